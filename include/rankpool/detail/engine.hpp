@@ -1,0 +1,125 @@
+#pragma once
+// The master's engine: owns the scheduler and the transport's master side, turns scheduler
+// decisions into messages, routes results to their jobs, and computes chunks itself while the
+// caller waits (so P ranks keep P cores busy). Single-threaded: it progresses only inside pool
+// calls (map, get, wait, iteration, ...), never in the background.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "rankpool/detail/callable.hpp"
+#include "rankpool/detail/protocol.hpp"
+#include "rankpool/detail/scheduler.hpp"
+#include "rankpool/detail/transport.hpp"
+
+namespace rankpool::detail {
+
+/// Where a job reads a result's payload from.
+class PayloadSource {
+ public:
+  PayloadSource(Transport& transport, int source, std::uint64_t size)
+      : transport_(transport), source_(source), size_(size) {}
+  std::uint64_t size() const { return size_; }
+  /// Reads the whole payload into dest (exactly size() bytes).
+  void read_into(void* dest) { transport_.recv_payload(source_, dest, size_); }
+
+ private:
+  Transport& transport_;
+  int source_;
+  std::uint64_t size_;
+};
+
+/// A chunk ready to send: executor, encoded callable and input parts.
+struct OutgoingTask {
+  CodeRef exec;
+  std::vector<ConstBytes> parts;        // input bytes, then the callable's bytes
+  std::uint64_t callable_size = 0;      // bytes of the last part
+  std::shared_ptr<const void> keep_alive;  // keeps the parts' memory alive
+};
+
+/// One submitted piece of work (a map, an apply, an imap stream) as the engine sees it.
+class JobBase {
+ public:
+  virtual ~JobBase() = default;
+  /// Encodes chunk c for a worker.
+  virtual void prepare(const Chunk& c, OutgoingTask& out) = 0;
+  /// Stores the results of chunk c (the payload must be read completely).
+  virtual void receive(const Chunk& c, PayloadSource& payload) = 0;
+  /// Runs chunk c on the master itself.
+  virtual void run_local(const Chunk& c) = 0;
+  /// Chunk c failed on some rank.
+  virtual void fail(const Chunk& c, TaskFailure failure) = 0;
+  /// Every chunk is done: publish the result, run callbacks.
+  virtual void complete() = 0;
+  /// The pool was terminated before the job completed: results are discarded.
+  virtual void discard() = 0;
+  /// Whether Pool::join() waits for this job (a lazy imap does not: its consumer drives it).
+  virtual bool blocks_join() const { return true; }
+};
+
+struct EngineConfig {
+  int processes = 1;            // ranks that run tasks (the master included when it computes)
+  bool master_computes = true;  // the master runs chunks while it waits
+  int window = 2;               // chunks in flight per worker
+};
+
+class Engine {
+ public:
+  Engine(Transport& transport, const EngineConfig& config);
+  ~Engine();
+
+  int processes() const { return static_cast<int>(slot_rank_.size()); }
+  const EngineConfig& config() const { return config_; }
+  Scheduler& scheduler() { return scheduler_; }
+  Transport& transport() { return transport_; }
+
+  JobId submit(std::shared_ptr<JobBase> job, std::uint64_t items, std::uint64_t chunksize,
+               Policy policy);
+  JobId submit_stream(std::shared_ptr<JobBase> job, std::uint64_t chunksize);
+  /// Stops handing out a job's chunks; chunks in flight still complete (their results are given
+  /// to the job, which may ignore them).
+  void cancel(JobId job);
+
+  /// Sends the initializer (may be empty) and maxtasksperchild to every worker rank in use.
+  void send_init(const ShippedCall& initializer, std::uint64_t maxtasksperchild);
+
+  /// One non-blocking step: receives every waiting result and keeps workers' windows full.
+  /// Returns whether anything happened.
+  bool poll();
+
+  using Clock = std::chrono::steady_clock;
+  /// Progresses until done() is true. Without a deadline the master also computes chunks itself
+  /// (when configured to); with one it only waits, so the deadline is kept. Returns done().
+  bool wait_until(const std::function<bool()>& done,
+                  std::optional<Clock::time_point> deadline = std::nullopt);
+
+  /// Cancels every job, discards them, and waits for the chunks still in flight.
+  void terminate();
+  /// Waits until no job is left (computing locally as in wait_until).
+  void join();
+  bool has_jobs() const { return !jobs_.empty(); }
+
+ private:
+  void dispatch();
+  bool run_one_local();
+  void handle(int source, const Header& header);
+  void finish_if_complete(JobId id);
+  int slot_of_rank(int rank) const;
+
+  Transport& transport_;
+  EngineConfig config_;
+  std::vector<int> slot_rank_;  // slot -> rank; slot 0 is the master when it computes
+  Scheduler scheduler_;
+  std::unordered_map<JobId, std::shared_ptr<JobBase>> jobs_;
+  std::uint64_t local_tasks_ = 0;
+  std::uint64_t maxtasksperchild_ = 0;
+  ShippedCall initializer_;
+};
+
+}  // namespace rankpool::detail

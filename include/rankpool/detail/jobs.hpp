@@ -1,0 +1,402 @@
+#pragma once
+// The typed jobs behind the Pool's calls: MapJob (map, starmap, apply and their async forms)
+// and StreamJob (imap, imap_unordered). They encode chunks, store results in input order and
+// publish them; the Engine drives them.
+
+#include <cstring>
+#include <deque>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "rankpool/async_result.hpp"
+#include "rankpool/detail/callable.hpp"
+#include "rankpool/detail/engine.hpp"
+#include "rankpool/process_info.hpp"
+
+namespace rankpool::detail {
+
+template <class Range>
+using range_value_t = std::decay_t<decltype(*std::begin(std::declval<Range&>()))>;
+
+template <class Range, class = void>
+struct is_random_access_range : std::false_type {};
+template <class Range>
+struct is_random_access_range<
+    Range, std::enable_if_t<std::is_base_of_v<
+               std::random_access_iterator_tag,
+               typename std::iterator_traits<decltype(std::begin(
+                   std::declval<Range&>()))>::iterator_category>>> : std::true_type {};
+
+template <class Range, class = void>
+struct has_contiguous_data : std::false_type {};
+template <class Range>
+struct has_contiguous_data<Range, std::enable_if_t<std::is_same_v<
+                                      std::decay_t<decltype(*std::data(std::declval<Range&>()))>,
+                                      range_value_t<Range>>>> : std::true_type {};
+
+inline RemoteError to_remote_error(TaskFailure f) {
+  return RemoteError(std::move(f.type_name), std::move(f.message), f.rank, std::move(f.host),
+                     f.index);
+}
+
+/// The failure of the item being run on the master itself.
+inline TaskFailure local_failure(std::uint64_t index) {
+  TaskFailure f;
+  describe_current_exception(f.type_name, f.message);
+  f.index = index;
+  f.rank = current_process().rank;
+  f.host = current_process().host;
+  return f;
+}
+
+/// A random-access input, held by reference (map, which waits) or by value (async calls).
+template <class Range>
+class RangeSource {
+ public:
+  using value_type = range_value_t<std::remove_reference_t<Range>>;
+  explicit RangeSource(Range r) : range_(std::forward<Range>(r)) {}
+  std::uint64_t size() const {
+    return static_cast<std::uint64_t>(std::distance(std::begin(range_), std::end(range_)));
+  }
+  decltype(auto) get(std::uint64_t i) const {
+    return *(std::begin(range_) + static_cast<std::ptrdiff_t>(i));
+  }
+  /// The inputs as one array of raw bytes, when they are (for zero-copy sends).
+  const value_type* raw_data() const {
+    if constexpr (has_contiguous_data<const std::remove_reference_t<Range>>::value &&
+                  is_raw_array_v<value_type>) {
+      return std::data(range_);
+    } else {
+      return nullptr;
+    }
+  }
+
+ private:
+  Range range_;
+};
+
+/// apply's single argument tuple.
+template <class Tuple>
+class SingleSource {
+ public:
+  using value_type = Tuple;
+  explicit SingleSource(Tuple t) : value_(std::move(t)) {}
+  std::uint64_t size() const { return 1; }
+  const Tuple& get(std::uint64_t) const { return value_; }
+  const Tuple* raw_data() const { return nullptr; }
+
+ private:
+  Tuple value_;
+};
+
+/// Both job kinds share the callable, its executor and its shipping bytes.
+template <class F, class T, bool Star>
+class CallableHolder {
+ public:
+  using R = item_result_t<F, T, Star>;
+  static_assert(std::is_default_constructible_v<R>,
+                "rankpool: task results must be default-constructible (they are decoded into "
+                "a vector)");
+  static_assert(is_serializable_v<T>,
+                "rankpool: the input type cannot be serialized; give it a cereal serialize() "
+                "function or make it trivially copyable");
+  static_assert(is_serializable_v<R>,
+                "rankpool: the result type cannot be serialized; give it a cereal serialize() "
+                "function or make it trivially copyable");
+
+  explicit CallableHolder(F f) : f_(f), exec_(code_ref_of(&execute_chunk<F, T, Star>)) {
+    encode_callable(f_, callable_bytes_);
+  }
+
+ protected:
+  /// Appends the callable to an outgoing task.
+  void finish_task(OutgoingTask& out) const {
+    out.exec = exec_;
+    out.parts.push_back({callable_bytes_.data(), callable_bytes_.size()});
+    out.callable_size = callable_bytes_.size();
+  }
+  /// Reads a chunk's results into dest[0 .. count) (an iterator into a std::vector<R>).
+  template <class It>
+  static void read_results(PayloadSource& payload, It dest, std::uint64_t count) {
+    if constexpr (is_raw_array_v<R>) {
+      if (payload.size() != count * sizeof(R)) {
+        throw SerializationError("rankpool: a result payload has " +
+                                 std::to_string(payload.size()) + " bytes, expected " +
+                                 std::to_string(count * sizeof(R)));
+      }
+      if (count != 0) payload.read_into(&*dest);  // zero-copy: straight into the result vector
+    } else {
+      std::vector<char> bytes(payload.size());
+      payload.read_into(bytes.data());
+      Reader reader(bytes.data(), bytes.size());
+      for (std::uint64_t i = 0; i < count; ++i, ++dest) {
+        R value{};
+        reader(value);
+        *dest = std::move(value);
+      }
+      if (reader.remaining() != 0) {
+        throw SerializationError("rankpool: a result payload has trailing bytes");
+      }
+    }
+  }
+  /// Runs items on the master; returns the failure of the first item that threw.
+  template <class Get, class Put>
+  std::optional<TaskFailure> run_items(const Chunk& c, Get&& get, Put&& put) {
+    std::uint64_t i = 0;
+    try {
+      for (; i < c.count; ++i) put(i, invoke_item<F, T, Star>(f_, get(i)));
+    } catch (...) {
+      return local_failure(c.begin + i);
+    }
+    return std::nullopt;
+  }
+
+  F f_;
+  CodeRef exec_;
+  std::vector<char> callable_bytes_;
+};
+
+/// map / starmap / apply: a known number of items; the result is Finish(results).
+template <class F, class Source, bool Star, class Out>
+class MapJob : public JobBase,
+               public CallableHolder<F, typename Source::value_type, Star>,
+               public std::enable_shared_from_this<MapJob<F, Source, Star, Out>> {
+  using T = typename Source::value_type;
+  using Base = CallableHolder<F, T, Star>;
+
+ public:
+  using R = typename Base::R;
+  using Finish = Out (*)(std::vector<R>&&);
+
+  MapJob(F f, Source source, std::shared_ptr<AsyncState<Out>> state, Finish finish)
+      : Base(f), source_(std::move(source)), state_(std::move(state)), finish_(finish) {
+    results_.resize(source_.size());
+  }
+  std::uint64_t size() const { return results_.size(); }
+
+  void prepare(const Chunk& c, OutgoingTask& out) override {
+    if (const T* raw = source_.raw_data()) {
+      out.parts.push_back({raw + c.begin, c.count * sizeof(T)});  // zero-copy from the input
+      out.keep_alive = this->shared_from_this();
+    } else {
+      auto bytes = std::make_shared<std::vector<char>>();
+      encode_inputs<T>([this](std::uint64_t i) -> decltype(auto) { return source_.get(i); },
+                       c.begin, c.count, *bytes);
+      out.parts.push_back({bytes->data(), bytes->size()});
+      out.keep_alive = std::make_shared<std::pair<std::shared_ptr<std::vector<char>>,
+                                                  std::shared_ptr<MapJob>>>(
+          bytes, this->shared_from_this());
+    }
+    this->finish_task(out);
+  }
+  void receive(const Chunk& c, PayloadSource& payload) override {
+    this->read_results(payload, results_.begin() + static_cast<std::ptrdiff_t>(c.begin), c.count);
+  }
+  void run_local(const Chunk& c) override {
+    auto failure = this->run_items(
+        c, [&](std::uint64_t i) -> decltype(auto) { return source_.get(c.begin + i); },
+        [&](std::uint64_t i, auto&& r) { results_[c.begin + i] = std::forward<decltype(r)>(r); });
+    if (failure) fail(c, std::move(*failure));
+  }
+  void fail(const Chunk&, TaskFailure failure) override {
+    // Python's map reports the first failing input in input order.
+    if (!failure_ || failure.index < failure_->index) failure_ = std::move(failure);
+  }
+  void complete() override {
+    if (state_->discarded) return;
+    if (failure_) {
+      state_->set_error(to_remote_error(std::move(*failure_)));
+    } else {
+      state_->set_value(finish_(std::move(results_)));
+    }
+  }
+  void discard() override {
+    if (!state_->ready) state_->discarded = true;
+  }
+
+ private:
+  Source source_;
+  std::shared_ptr<AsyncState<Out>> state_;
+  Finish finish_;
+  std::vector<R> results_;
+  std::optional<TaskFailure> failure_;
+};
+
+/// What imap yields: values, or a failure raised when the consumer reaches it.
+template <class R>
+class StreamJobBase : public JobBase {
+ public:
+  /// The next result (nullopt at the end); throws RemoteError for a failed chunk, TimeoutError
+  /// when a deadline is given and passes.
+  virtual std::optional<R> next(std::optional<Engine::Clock::time_point> deadline) = 0;
+  /// Stop pulling input; chunks in flight are drained and dropped.
+  virtual void stop() = 0;
+  bool blocks_join() const override { return false; }
+};
+
+/// imap / imap_unordered over any input range, endless ones included: input is pulled only as
+/// results are consumed, with at most `max_ahead` chunks pulled and not yet consumed.
+template <class F, class Range, bool Star>
+class StreamJob : public StreamJobBase<item_result_t<F, range_value_t<Range>, Star>>,
+                  public CallableHolder<F, range_value_t<Range>, Star>,
+                  public std::enable_shared_from_this<StreamJob<F, Range, Star>> {
+  using T = range_value_t<Range>;
+  using Base = CallableHolder<F, T, Star>;
+
+ public:
+  using R = typename Base::R;
+
+  StreamJob(F f, Range range, Engine& engine, std::uint64_t chunksize, bool ordered)
+      : Base(f),
+        range_(std::move(range)),
+        it_(std::begin(range_)),
+        engine_(engine),
+        chunksize_(chunksize),
+        ordered_(ordered),
+        max_ahead_(std::max<std::uint64_t>(
+            2, 2 * static_cast<std::uint64_t>(engine.processes() * engine.config().window))) {}
+
+  void start() {
+    id_ = engine_.submit_stream(this->shared_from_this(), chunksize_);
+    refill();
+    engine_.poll();
+  }
+
+  void prepare(const Chunk& c, OutgoingTask& out) override {
+    const auto& items = inputs_.at(c.begin);
+    auto bytes = std::make_shared<std::vector<char>>();
+    encode_inputs<T>([&](std::uint64_t i) -> const T& { return items[i - c.begin]; }, c.begin,
+                     c.count, *bytes);
+    out.parts.push_back({bytes->data(), bytes->size()});
+    out.keep_alive = std::make_shared<
+        std::pair<std::shared_ptr<std::vector<char>>, std::shared_ptr<StreamJob>>>(
+        bytes, this->shared_from_this());
+    this->finish_task(out);
+  }
+  void receive(const Chunk& c, PayloadSource& payload) override {
+    Outcome o{c.begin, std::vector<R>(c.count), std::nullopt};
+    this->read_results(payload, o.values.begin(), c.count);
+    store(std::move(o));
+  }
+  void run_local(const Chunk& c) override {
+    const auto& items = inputs_.at(c.begin);
+    Outcome o{c.begin, std::vector<R>(c.count), std::nullopt};
+    o.failure = this->run_items(
+        c, [&](std::uint64_t i) -> const T& { return items[i]; },
+        [&](std::uint64_t i, auto&& r) { o.values[i] = std::forward<decltype(r)>(r); });
+    store(std::move(o));
+  }
+  void fail(const Chunk& c, TaskFailure failure) override {
+    store(Outcome{c.begin, std::vector<R>(c.count), std::move(failure)});
+  }
+  void complete() override { finished_ = true; }
+  void discard() override { stopped_ = true; }
+
+  std::optional<R> next(std::optional<Engine::Clock::time_point> deadline) override {
+    for (;;) {
+      if (pos_ < current_.size()) return std::move(current_[pos_++]);
+      if (stopped_) return std::nullopt;
+      auto ready = [this] {
+        refill();
+        return has_outcome() || exhausted();
+      };
+      if (!engine_.wait_until(ready, deadline)) {
+        throw TimeoutError("rankpool: imap's next result was not ready in time; call next() "
+                           "again to keep waiting");
+      }
+      if (!has_outcome()) return std::nullopt;  // exhausted
+      Outcome o = pop_outcome();
+      if (o.failure) throw to_remote_error(std::move(*o.failure));
+      current_ = std::move(o.values);
+      pos_ = 0;
+    }
+  }
+  void stop() override {
+    if (stopped_) return;
+    stopped_ = true;
+    engine_.cancel(id_);
+    inputs_.clear();
+  }
+
+ private:
+  struct Outcome {
+    std::uint64_t begin = 0;
+    std::vector<R> values;
+    std::optional<TaskFailure> failure;
+  };
+
+  void refill() {
+    while (!stopped_ && !input_done_ && pulled_ - consumed_ < max_ahead_) {
+      std::vector<T> items;
+      items.reserve(chunksize_);
+      while (items.size() < chunksize_ && it_ != std::end(range_)) {
+        items.push_back(*it_);
+        ++it_;
+      }
+      std::uint64_t n = items.size();
+      if (n > 0) {
+        inputs_.emplace(next_item_, std::move(items));
+        next_item_ += n;
+        ++pulled_;
+        engine_.scheduler().extend_job(id_, n);
+      }
+      if (n < chunksize_) {
+        input_done_ = true;
+        engine_.scheduler().finish_input(id_);
+      }
+    }
+  }
+  void store(Outcome o) {
+    if (stopped_) return;
+    inputs_.erase(o.begin);
+    if (ordered_) {
+      ready_.emplace(o.begin, std::move(o));
+    } else {
+      arrived_.push_back(std::move(o));
+    }
+  }
+  bool has_outcome() const {
+    return ordered_ ? ready_.count(next_begin_) > 0 : !arrived_.empty();
+  }
+  Outcome pop_outcome() {
+    Outcome o;
+    if (ordered_) {
+      auto node = ready_.extract(next_begin_);
+      o = std::move(node.mapped());
+    } else {
+      o = std::move(arrived_.front());
+      arrived_.pop_front();
+    }
+    next_begin_ = o.begin + o.values.size();
+    ++consumed_;
+    return o;
+  }
+  bool exhausted() const { return input_done_ && consumed_ == pulled_; }
+
+  Range range_;
+  decltype(std::begin(std::declval<Range&>())) it_;
+  Engine& engine_;
+  std::uint64_t chunksize_;
+  bool ordered_;
+  std::uint64_t max_ahead_;
+  JobId id_ = 0;
+  std::uint64_t next_item_ = 0;   // index of the next item to pull
+  std::uint64_t next_begin_ = 0;  // first item of the next chunk to yield (ordered)
+  std::uint64_t pulled_ = 0;      // chunks pulled from the input
+  std::uint64_t consumed_ = 0;    // chunks handed to the consumer
+  bool input_done_ = false;
+  bool stopped_ = false;
+  bool finished_ = false;
+  std::map<std::uint64_t, std::vector<T>> inputs_;  // by first item: chunks not yet done
+  std::map<std::uint64_t, Outcome> ready_;          // ordered: done, not yet consumed
+  std::deque<Outcome> arrived_;                     // unordered: in completion order
+  std::vector<R> current_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace rankpool::detail

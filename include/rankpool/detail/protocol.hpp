@@ -1,0 +1,47 @@
+#pragma once
+// The messages between the master (rank 0) and the workers. Every message is a fixed-size
+// Header, followed by `payload_size` bytes sent as separate payload messages (see transport.hpp).
+
+#include <cstdint>
+#include <string>
+
+#include "rankpool/detail/code_ref.hpp"
+
+namespace rankpool::detail {
+
+enum class MessageKind : std::uint32_t {
+  task = 1,      // master -> worker: run chunk; payload = input bytes then callable bytes
+  result = 2,    // worker -> master: chunk done; payload = encoded results
+  error = 3,     // worker -> master: chunk failed; payload = encoded TaskFailure
+  init = 4,      // master -> worker: initializer and maxtasksperchild; payload = callable bytes
+  shutdown = 5,  // master -> worker: leave the serve loop; aux = exit code
+};
+
+struct Header {
+  MessageKind kind = MessageKind::task;
+  std::uint32_t flags = 0;
+  std::uint64_t job = 0;
+  std::uint64_t chunk = 0;  // chunk index within the job
+  std::uint64_t begin = 0;  // first item index
+  std::uint64_t count = 0;  // items in the chunk
+  std::uint64_t payload_size = 0;
+  std::uint64_t aux = 0;  // task: callable bytes at the end of the payload; init: maxtasks;
+                          // shutdown: exit code
+  CodeRef exec;           // task/init: the executor to run
+};
+
+/// Why a chunk failed, as the worker reports it.
+struct TaskFailure {
+  std::string type_name;
+  std::string message;
+  std::uint64_t index = 0;
+  int rank = 0;
+  std::string host;
+
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(type_name, message, index, rank, host);
+  }
+};
+
+}  // namespace rankpool::detail

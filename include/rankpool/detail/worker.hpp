@@ -1,0 +1,14 @@
+#pragma once
+// The worker side: every rank but the master serves tasks here until the master shuts it down.
+
+#include "rankpool/detail/transport.hpp"
+
+namespace rankpool::detail {
+
+/// Serves tasks from the master until it sends shutdown; returns the master's exit code.
+int serve(Transport& transport);
+
+/// Records who runs here (for current_process()).
+void set_current_process(int rank, const std::string& host);
+
+}  // namespace rankpool::detail

@@ -1,0 +1,69 @@
+#pragma once
+// Pool options: set in code, overridden by the environment (RANKPOOL_*), overridden in turn by
+// the command line (--rankpool-*), so a batch script can retune a compiled program.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rankpool/detail/callable.hpp"
+#include "rankpool/detail/scheduler.hpp"
+
+namespace rankpool {
+
+struct PoolOptions {
+  /// Ranks that run tasks (Python's processes). Default: every rank (the master computes too).
+  std::optional<int> processes;
+  /// Default chunksize for map/starmap; default ceil(n / (4 x processes)), as Python.
+  std::optional<std::int64_t> chunksize;
+  /// "dynamic" (self-scheduling, default), "static" (block scatter), or "guided".
+  std::string schedule = "dynamic";
+  /// After this many tasks (chunks) a worker re-runs the initializer to start from fresh state;
+  /// 0 = never. An MPI rank cannot be replaced like Python's child process, so this is what
+  /// maxtasksperchild means here.
+  std::uint64_t maxtasksperchild = 0;
+  /// The master computes chunks while it waits (so P ranks keep P cores busy).
+  bool master_computes = true;
+  /// Chunks in flight per worker, so a worker never waits on the master.
+  int window = 2;
+
+  /// Run f(args...) once on every process before its first task (and again after every
+  /// maxtasksperchild tasks). Same shipping rules as tasks.
+  template <class F, class... A>
+  PoolOptions& initializer(F f, A&&... args) {
+    init = detail::make_shipped_call(f, std::forward<A>(args)...);
+    return *this;
+  }
+  detail::ShippedCall init;
+};
+
+namespace detail {
+
+/// Options after defaults, environment and command line, checked against the job's size.
+struct ResolvedOptions {
+  int processes = 1;
+  std::optional<std::uint64_t> chunksize;
+  Policy policy = Policy::dynamic;
+  std::uint64_t maxtasksperchild = 0;
+  bool master_computes = true;
+  int window = 2;
+  bool print_help = false;
+  bool print_version = false;
+};
+
+using EnvLookup = std::function<const char*(const char*)>;
+
+/// Applies RANKPOOL_* variables (via `env`) and --rankpool-* arguments to `code`, and checks the
+/// result for a job of `ranks` ranks. Throws ValueError naming the bad value. Arguments that are
+/// not rankpool's are left for the program.
+ResolvedOptions resolve_options(const PoolOptions& code, int ranks,
+                                const std::vector<std::string>& args, const EnvLookup& env);
+
+/// The --rankpool-* options and RANKPOOL_* variables, for --rankpool-help.
+std::string options_help();
+
+}  // namespace detail
+}  // namespace rankpool

@@ -1,0 +1,208 @@
+#include "rankpool/detail/engine.hpp"
+
+#include <utility>
+
+#include "rankpool/error.hpp"
+
+namespace rankpool::detail {
+
+namespace {
+std::vector<int> make_slots(const EngineConfig& cfg, int ranks) {
+  if (cfg.processes < 1) throw ValueError("rankpool: the pool needs at least 1 process");
+  std::vector<int> slots;
+  int first = cfg.master_computes ? 0 : 1;
+  for (int r = first; r < first + cfg.processes; ++r) slots.push_back(r);
+  if (slots.back() >= ranks) {
+    throw ValueError("rankpool: " + std::to_string(cfg.processes) + " processes need " +
+                     std::to_string(slots.back() + 1) + " MPI ranks but the job has " +
+                     std::to_string(ranks));
+  }
+  return slots;
+}
+}  // namespace
+
+Engine::Engine(Transport& transport, const EngineConfig& config)
+    : transport_(transport),
+      config_(config),
+      slot_rank_(make_slots(config, transport.size())),
+      scheduler_(SchedulerConfig{static_cast<int>(slot_rank_.size()), config.window}) {}
+
+Engine::~Engine() = default;
+
+int Engine::slot_of_rank(int rank) const {
+  int slot = config_.master_computes ? rank : rank - 1;
+  if (slot < 0 || slot >= processes() || slot_rank_[slot] != rank) {
+    throw CommunicationError("rankpool: unexpected message from rank " + std::to_string(rank));
+  }
+  return slot;
+}
+
+JobId Engine::submit(std::shared_ptr<JobBase> job, std::uint64_t items, std::uint64_t chunksize,
+                     Policy policy) {
+  JobId id = scheduler_.add_job(items, chunksize, policy);
+  jobs_.emplace(id, std::move(job));
+  finish_if_complete(id);  // an empty map completes at once
+  dispatch();
+  return id;
+}
+
+JobId Engine::submit_stream(std::shared_ptr<JobBase> job, std::uint64_t chunksize) {
+  JobId id = scheduler_.add_stream_job(chunksize);
+  jobs_.emplace(id, std::move(job));
+  return id;
+}
+
+void Engine::cancel(JobId job) {
+  if (jobs_.count(job) == 0) return;
+  scheduler_.cancel_job(job);
+  finish_if_complete(job);
+}
+
+void Engine::send_init(const ShippedCall& initializer, std::uint64_t maxtasksperchild) {
+  initializer_ = initializer;
+  maxtasksperchild_ = maxtasksperchild;
+  for (int rank : slot_rank_) {
+    if (rank == transport_.rank()) continue;
+    Header h;
+    h.kind = MessageKind::init;
+    h.aux = maxtasksperchild;
+    h.exec = initializer.exec;
+    h.flags = initializer.empty() ? 0 : 1;
+    h.count = initializer.callable.size();
+    transport_.send(rank, h,
+                    {{initializer.args.data(), initializer.args.size()},
+                     {initializer.callable.data(), initializer.callable.size()}},
+                    std::make_shared<ShippedCall>(initializer));
+  }
+  if (config_.master_computes && !initializer_.empty()) run_shipped_call(initializer_);
+}
+
+void Engine::dispatch() {
+  for (int slot = 0; slot < processes(); ++slot) {
+    int rank = slot_rank_[slot];
+    if (rank == transport_.rank()) continue;  // the master's own slot runs in run_one_local
+    while (scheduler_.has_free_slot(slot)) {
+      auto chunk = scheduler_.next_for(slot);
+      if (!chunk) break;
+      OutgoingTask task;
+      jobs_.at(chunk->job)->prepare(*chunk, task);
+      Header h;
+      h.kind = MessageKind::task;
+      h.job = chunk->job;
+      h.chunk = chunk->index;
+      h.begin = chunk->begin;
+      h.count = chunk->count;
+      h.aux = task.callable_size;
+      h.exec = task.exec;
+      transport_.send(rank, h, task.parts, std::move(task.keep_alive));
+    }
+  }
+}
+
+bool Engine::run_one_local() {
+  if (!config_.master_computes) return false;
+  auto chunk = scheduler_.next_for(0);
+  if (!chunk) return false;
+  jobs_.at(chunk->job)->run_local(*chunk);
+  scheduler_.on_done(0, *chunk);
+  finish_if_complete(chunk->job);
+  if (maxtasksperchild_ != 0 && ++local_tasks_ >= maxtasksperchild_) {
+    local_tasks_ = 0;
+    if (!initializer_.empty()) run_shipped_call(initializer_);
+  }
+  return true;
+}
+
+void Engine::handle(int source, const Header& h) {
+  int slot = slot_of_rank(source);
+  Chunk chunk{h.job, h.chunk, h.begin, h.count};
+  auto it = jobs_.find(h.job);
+  if (it == jobs_.end()) {
+    throw CommunicationError("rankpool: result for unknown job " + std::to_string(h.job) +
+                             " from rank " + std::to_string(source));
+  }
+  PayloadSource payload(transport_, source, h.payload_size);
+  if (h.kind == MessageKind::result) {
+    it->second->receive(chunk, payload);
+  } else if (h.kind == MessageKind::error) {
+    std::vector<char> bytes(h.payload_size);
+    payload.read_into(bytes.data());
+    it->second->fail(chunk, from_bytes<TaskFailure>(bytes.data(), bytes.size()));
+  } else {
+    throw CommunicationError("rankpool: unexpected message kind " +
+                             std::to_string(static_cast<unsigned>(h.kind)) + " from rank " +
+                             std::to_string(source));
+  }
+  scheduler_.on_done(slot, chunk);
+  finish_if_complete(h.job);
+}
+
+void Engine::finish_if_complete(JobId id) {
+  if (!scheduler_.job_complete(id)) return;
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  auto job = std::move(it->second);
+  jobs_.erase(it);
+  job->complete();  // may run user callbacks, which may submit more work
+}
+
+bool Engine::poll() {
+  bool did = false;
+  transport_.progress();
+  int source = 0;
+  Header h;
+  while (transport_.try_recv_header(source, h)) {
+    handle(source, h);
+    did = true;
+  }
+  dispatch();
+  return did;
+}
+
+bool Engine::wait_until(const std::function<bool()>& done,
+                        std::optional<Clock::time_point> deadline) {
+  Backoff backoff;
+  while (!done()) {
+    if (deadline && Clock::now() >= *deadline) return false;
+    bool did = poll();
+    if (!did && !deadline) did = run_one_local();
+    if (did) {
+      backoff.reset();
+    } else {
+      backoff.pause();
+    }
+  }
+  return true;
+}
+
+void Engine::terminate() {
+  std::vector<JobId> ids;
+  for (auto& [id, job] : jobs_) ids.push_back(id);
+  for (JobId id : ids) {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) continue;
+    it->second->discard();
+    scheduler_.cancel_job(id);
+  }
+  for (JobId id : ids) finish_if_complete(id);
+  Backoff backoff;
+  while (scheduler_.in_flight_total() > 0) {
+    if (poll()) {
+      backoff.reset();
+    } else {
+      backoff.pause();
+    }
+  }
+  jobs_.clear();
+}
+
+void Engine::join() {
+  wait_until([this] {
+    for (auto& [id, job] : jobs_) {
+      if (job->blocks_join()) return false;
+    }
+    return true;
+  });
+}
+
+}  // namespace rankpool::detail

@@ -1,0 +1,147 @@
+#include "rankpool/options.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cerrno>
+#include <cstdlib>
+#include <limits>
+
+#include "rankpool/error.hpp"
+
+namespace rankpool::detail {
+
+namespace {
+
+std::int64_t parse_integer(const std::string& text, const std::string& what) {
+  errno = 0;
+  char* end = nullptr;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || errno != 0 || end == nullptr || *end != '\0') {
+    throw ValueError("rankpool: " + what + " must be an integer (got '" + text + "')");
+  }
+  return v;
+}
+
+bool parse_bool(const std::string& text, const std::string& what) {
+  if (text == "1" || text == "true" || text == "yes" || text == "on") return true;
+  if (text == "0" || text == "false" || text == "no" || text == "off") return false;
+  throw ValueError("rankpool: " + what + " must be 1/0, true/false, yes/no or on/off (got '" +
+                   text + "')");
+}
+
+// One option: its command-line flag, its environment variable, and how to apply a text value.
+struct Knob {
+  const char* flag;
+  const char* env;
+  const char* help;
+  std::function<void(PoolOptions&, const std::string&, const std::string&)> apply;
+};
+
+const std::vector<Knob>& knobs() {
+  static const std::vector<Knob> list = {
+      {"--rankpool-processes", "RANKPOOL_PROCESSES", "ranks that run tasks (default: all)",
+       [](PoolOptions& o, const std::string& v, const std::string& what) {
+         auto n = parse_integer(v, what);
+         if (n < std::numeric_limits<int>::min() || n > std::numeric_limits<int>::max()) {
+           throw ValueError("rankpool: " + what + " is out of range (got " + v + ")");
+         }
+         o.processes = static_cast<int>(n);
+       }},
+      {"--rankpool-chunksize", "RANKPOOL_CHUNKSIZE",
+       "default chunksize for map (default: ceil(n / (4 x processes)))",
+       [](PoolOptions& o, const std::string& v, const std::string& what) {
+         o.chunksize = parse_integer(v, what);
+       }},
+      {"--rankpool-schedule", "RANKPOOL_SCHEDULE", "dynamic, static or guided (default: dynamic)",
+       [](PoolOptions& o, const std::string& v, const std::string&) { o.schedule = v; }},
+      {"--rankpool-maxtasksperchild", "RANKPOOL_MAXTASKSPERCHILD",
+       "re-run the initializer after this many tasks per worker (default: 0, never)",
+       [](PoolOptions& o, const std::string& v, const std::string& what) {
+         auto n = parse_integer(v, what);
+         if (n < 0) throw ValueError("rankpool: " + what + " must be >= 0 (got " + v + ")");
+         o.maxtasksperchild = static_cast<std::uint64_t>(n);
+       }},
+      {"--rankpool-master-computes", "RANKPOOL_MASTER_COMPUTES",
+       "the master runs chunks while it waits (default: 1)",
+       [](PoolOptions& o, const std::string& v, const std::string& what) {
+         o.master_computes = parse_bool(v, what);
+       }},
+      {"--rankpool-window", "RANKPOOL_WINDOW", "chunks in flight per worker (default: 2)",
+       [](PoolOptions& o, const std::string& v, const std::string& what) {
+         auto n = parse_integer(v, what);
+         if (n < 1 || n > 1024) throw ValueError("rankpool: " + what + " must be 1..1024 (got " + v + ")");
+         o.window = static_cast<int>(n);
+       }},
+  };
+  return list;
+}
+
+}  // namespace
+
+std::string options_help() {
+  std::string text = "rankpool options (command line, or environment variable):\n";
+  for (const auto& k : knobs()) {
+    text += "  " + std::string(k.flag) + " VALUE  (" + k.env + ")  " + k.help + "\n";
+  }
+  text += "  --rankpool-help     this help\n  --rankpool-version  print rankpool's version\n";
+  return text;
+}
+
+ResolvedOptions resolve_options(const PoolOptions& code, int ranks,
+                                const std::vector<std::string>& args, const EnvLookup& env) {
+  PoolOptions o = code;
+  ResolvedOptions r;
+  for (const auto& k : knobs()) {
+    if (const char* v = env ? env(k.env) : nullptr) k.apply(o, v, std::string("environment variable ") + k.env);
+  }
+
+  CLI::App app("rankpool");
+  app.allow_extras();
+  app.set_help_flag();
+  std::vector<std::optional<std::string>> values(knobs().size());
+  for (std::size_t i = 0; i < knobs().size(); ++i) {
+    app.add_option_function<std::string>(
+        knobs()[i].flag, [&values, i](const std::string& v) { values[i] = v; }, knobs()[i].help);
+  }
+  app.add_flag("--rankpool-help", r.print_help);
+  app.add_flag("--rankpool-version", r.print_version);
+  if (!args.empty()) {
+    std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);  // CLI11 wants argv[1..] reversed
+    try {
+      app.parse(reversed);
+    } catch (const CLI::ParseError& e) {
+      throw ValueError(std::string("rankpool: bad command-line option: ") + e.what() +
+                       " (see --rankpool-help)");
+    }
+  }
+  for (std::size_t i = 0; i < knobs().size(); ++i) {
+    if (values[i]) knobs()[i].apply(o, *values[i], std::string("option ") + knobs()[i].flag);
+  }
+
+  r.policy = parse_policy(o.schedule);
+  r.maxtasksperchild = o.maxtasksperchild;
+  r.window = o.window;
+  if (r.window < 1) throw ValueError("rankpool: window must be >= 1 (got " + std::to_string(r.window) + ")");
+  if (o.chunksize) {
+    if (*o.chunksize <= 0) {
+      throw ValueError("rankpool: chunksize must be a positive number (got " +
+                       std::to_string(*o.chunksize) + ")");
+    }
+    r.chunksize = static_cast<std::uint64_t>(*o.chunksize);
+  }
+  r.master_computes = o.master_computes || ranks == 1;
+  int available = r.master_computes ? ranks : ranks - 1;
+  r.processes = o.processes.value_or(available);
+  if (r.processes < 1) {
+    throw ValueError("rankpool: processes must be at least 1 (got " + std::to_string(r.processes) +
+                     ")");
+  }
+  if (r.processes > available) {
+    throw ValueError("rankpool: processes=" + std::to_string(r.processes) + " but this job has " +
+                     std::to_string(ranks) + " MPI ranks, of which " + std::to_string(available) +
+                     " can run tasks; launch more ranks (mpirun -n) or ask for fewer processes");
+  }
+  return r;
+}
+
+}  // namespace rankpool::detail

@@ -1,0 +1,58 @@
+#include "rankpool/pool.hpp"
+
+namespace rankpool {
+
+Pool::Pool(detail::Transport& transport, const detail::ResolvedOptions& options,
+           const detail::ShippedCall& initializer)
+    : options_(options),
+      engine_(transport,
+              detail::EngineConfig{options.processes, options.master_computes, options.window}) {
+  engine_.send_init(initializer, options.maxtasksperchild);
+}
+
+Pool::~Pool() {
+  try {
+    if (engine_.has_jobs()) engine_.terminate();
+  } catch (...) {
+    // Nothing sensible to do in a destructor; run() reports the error that got us here.
+  }
+}
+
+void Pool::require_running(const char* what) const {
+  if (state_ != State::running) {
+    throw PoolStateError(std::string("rankpool: Pool not running: ") + what + "() was called after " +
+                         (state_ == State::closed ? "close()" : "terminate()"));
+  }
+}
+
+std::uint64_t Pool::chunksize_for(std::uint64_t n, std::optional<std::int64_t> requested) const {
+  if (requested) {
+    if (*requested <= 0) {
+      throw ValueError("rankpool: chunksize must be a positive number (got " +
+                       std::to_string(*requested) + ")");
+    }
+    return static_cast<std::uint64_t>(*requested);
+  }
+  if (options_.chunksize) return *options_.chunksize;
+  // Python's default: ceil(n / (4 x processes)).
+  auto per = 4 * static_cast<std::uint64_t>(processes());
+  return std::max<std::uint64_t>(1, (n + per - 1) / per);
+}
+
+void Pool::close() {
+  if (state_ == State::running) state_ = State::closed;
+}
+
+void Pool::terminate() {
+  state_ = State::terminated;
+  engine_.terminate();
+}
+
+void Pool::join() {
+  if (state_ == State::running) {
+    throw PoolStateError("rankpool: Pool is still running; call close() or terminate() before join()");
+  }
+  engine_.join();
+}
+
+}  // namespace rankpool

@@ -1,0 +1,116 @@
+#include "rankpool/run.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "rankpool/detail/code_ref.hpp"
+#include "rankpool/detail/worker.hpp"
+#include "rankpool/version.hpp"
+
+namespace rankpool::detail {
+
+namespace {
+
+void shutdown_workers(Transport& transport, int exit_code) {
+  for (int rank = 0; rank < transport.size(); ++rank) {
+    if (rank == transport.rank()) continue;
+    Header h;
+    h.kind = MessageKind::shutdown;
+    h.aux = static_cast<std::uint64_t>(static_cast<std::int64_t>(exit_code));
+    transport.send(rank, h, {});
+  }
+  transport.flush();
+}
+
+// Every rank must run the same build: code travels as offsets inside it.
+int check_same_build(Transport& transport) {
+  std::uint64_t mine = build_fingerprint();
+  std::vector<std::uint64_t> all(transport.size());
+  check_mpi(MPI_Allgather(&mine, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, transport.comm()),
+            "MPI_Allgather (build check)");
+  for (int r = 1; r < transport.size(); ++r) {
+    if (all[r] != all[0]) {
+      if (transport.rank() == 0) {
+        std::fprintf(stderr,
+                     "rankpool: error: rank %d runs a different build of the program than rank 0 "
+                     "(build fingerprints %016llx and %016llx); every rank must run the same "
+                     "binary, built once and visible on every node\n",
+                     r, static_cast<unsigned long long>(all[r]),
+                     static_cast<unsigned long long>(all[0]));
+      }
+      return exit_build_mismatch;
+    }
+  }
+  return 0;
+}
+
+int master(Transport& transport, const ResolvedOptions& resolved, const PoolOptions& options,
+           const MainFn& fn) {
+  int code = 0;
+  try {
+    Pool pool(transport, resolved, options.init);
+    code = fn(pool);
+  } catch (...) {
+    std::string type, message;
+    describe_current_exception(type, message);
+    std::fprintf(stderr, "rankpool: error: %s: %s\n", type.c_str(), message.c_str());
+    code = exit_exception;
+  }
+  std::fflush(stdout);
+  shutdown_workers(transport, code);
+  return code;
+}
+
+}  // namespace
+
+int run_on(MPI_Comm comm, int argc, char** argv, const PoolOptions& options, const MainFn& fn) {
+  Transport transport(comm);
+  set_current_process(transport.rank(), transport.host());
+  if (int rc = check_same_build(transport)) return rc;
+
+  std::vector<std::string> args(argv ? argv : argv, argv ? argv + argc : argv);
+  ResolvedOptions resolved;
+  std::string error;
+  try {
+    resolved = resolve_options(options, transport.size(), args, [](const char* name) {
+      return static_cast<const char*>(std::getenv(name));
+    });
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  int bad = error.empty() ? 0 : 1, any_bad = 0;
+  check_mpi(MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, transport.comm()),
+            "MPI_Allreduce (options)");
+  if (any_bad) {
+    if (transport.rank() == 0) {
+      std::fprintf(stderr, "%s\n", error.empty() ? "rankpool: error: options are invalid on another rank"
+                                                 : error.c_str());
+    }
+    return exit_bad_options;
+  }
+  if (resolved.print_help || resolved.print_version) {
+    if (transport.rank() == 0) {
+      if (resolved.print_version) std::printf("rankpool %s\n", version_string);
+      if (resolved.print_help) std::printf("%s", options_help().c_str());
+    }
+    return 0;
+  }
+  if (transport.rank() == 0) return master(transport, resolved, options, fn);
+  return serve(transport);
+}
+
+int run_main(int argc, char** argv, const PoolOptions& options, const MainFn& fn) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    int provided = 0;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  }
+  int code = run_on(MPI_COMM_WORLD, argc, argv, options, fn);
+  if (!initialized) MPI_Finalize();
+  return code;
+}
+
+}  // namespace rankpool::detail

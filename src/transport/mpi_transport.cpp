@@ -1,0 +1,120 @@
+#include <algorithm>
+#include <thread>
+
+#include "rankpool/detail/transport.hpp"
+#include "rankpool/error.hpp"
+
+namespace rankpool::detail {
+
+namespace {
+constexpr int kHeaderTag = 7101;
+constexpr int kPayloadTag = 7102;
+constexpr std::size_t kMaxPiece = std::size_t{1} << 30;  // 1 GiB per MPI message
+}  // namespace
+
+void check_mpi(int rc, const char* what) {
+  if (rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, text, &len);
+  throw CommunicationError(std::string("rankpool: ") + what + " failed: " + std::string(text, len));
+}
+
+Transport::Transport(MPI_Comm comm) {
+  check_mpi(MPI_Comm_dup(comm, &comm_), "MPI_Comm_dup");
+  MPI_Comm_rank(comm_, &rank_);
+  MPI_Comm_size(comm_, &size_);
+  char name[MPI_MAX_PROCESSOR_NAME];
+  int len = 0;
+  MPI_Get_processor_name(name, &len);
+  host_.assign(name, len);
+}
+
+Transport::~Transport() {
+  try {
+    flush();
+  } catch (...) {
+  }
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+}
+
+void Transport::send(int dest, Header h, const std::vector<ConstBytes>& parts,
+                     std::shared_ptr<const void> keep_alive) {
+  h.payload_size = 0;
+  for (const auto& p : parts) h.payload_size += p.size;
+  Pending pending;
+  pending.header = std::make_unique<Header>(h);
+  pending.keep_alive = std::move(keep_alive);
+  pending.requests.emplace_back();
+  check_mpi(MPI_Isend(pending.header.get(), sizeof(Header), MPI_BYTE, dest, kHeaderTag, comm_,
+                      &pending.requests.back()),
+            "MPI_Isend (header)");
+  for (const auto& p : parts) {
+    auto* bytes = static_cast<const char*>(p.data);
+    for (std::size_t off = 0; off < p.size; off += kMaxPiece) {
+      int n = static_cast<int>(std::min(kMaxPiece, p.size - off));
+      pending.requests.emplace_back();
+      check_mpi(MPI_Isend(bytes + off, n, MPI_BYTE, dest, kPayloadTag, comm_,
+                          &pending.requests.back()),
+                "MPI_Isend (payload)");
+    }
+  }
+  pending_.push_back(std::move(pending));
+}
+
+bool Transport::try_recv_header(int& source, Header& header) {
+  int flag = 0;
+  MPI_Status status;
+  check_mpi(MPI_Iprobe(MPI_ANY_SOURCE, kHeaderTag, comm_, &flag, &status), "MPI_Iprobe");
+  if (!flag) return false;
+  source = status.MPI_SOURCE;
+  check_mpi(MPI_Recv(&header, sizeof(Header), MPI_BYTE, source, kHeaderTag, comm_,
+                     MPI_STATUS_IGNORE),
+            "MPI_Recv (header)");
+  return true;
+}
+
+void Transport::recv_payload(int source, void* dest, std::size_t size) {
+  auto* out = static_cast<char*>(dest);
+  std::size_t done = 0;
+  while (done < size) {
+    int want = static_cast<int>(std::min(kMaxPiece, size - done));
+    MPI_Status status;
+    check_mpi(MPI_Recv(out + done, want, MPI_BYTE, source, kPayloadTag, comm_, &status),
+              "MPI_Recv (payload)");
+    int got = 0;
+    MPI_Get_count(&status, MPI_BYTE, &got);
+    if (got <= 0) throw CommunicationError("rankpool: empty payload piece from rank " + std::to_string(source));
+    done += static_cast<std::size_t>(got);
+  }
+}
+
+void Transport::progress() {
+  auto done = [](Pending& p) {
+    int flag = 0;
+    check_mpi(MPI_Testall(static_cast<int>(p.requests.size()), p.requests.data(), &flag,
+                          MPI_STATUSES_IGNORE),
+              "MPI_Testall");
+    return flag != 0;
+  };
+  pending_.erase(std::remove_if(pending_.begin(), pending_.end(), done), pending_.end());
+}
+
+void Transport::flush() {
+  Backoff backoff;
+  for (progress(); !pending_.empty(); progress()) backoff.pause();
+}
+
+void Backoff::pause() {
+  using namespace std::chrono;
+  auto now = steady_clock::now();
+  if (idle_since_ == steady_clock::time_point{}) idle_since_ = now;
+  // Spin for the first 50 us of idleness: a reply that is on its way arrives with no added latency.
+  if (now - idle_since_ < microseconds(50)) return;
+  pause_us_ = pause_us_ == 0 ? 5 : std::min(pause_us_ * 2, 500);
+  std::this_thread::sleep_for(microseconds(pause_us_));
+}
+
+}  // namespace rankpool::detail
