@@ -25,6 +25,14 @@ using Callback = std::function<void(const T&)>;
 using ErrorCallback = std::function<void(const RemoteError&)>;
 
 namespace detail {
+/// Keeps a parameter out of template argument deduction (std::type_identity is C++20).
+template <class T>
+struct type_identity {
+  using type = T;
+};
+template <class T>
+using nondeduced_t = typename type_identity<T>::type;
+
 template <class T>
 struct is_tuple : std::false_type {};
 template <class... A>
@@ -64,7 +72,7 @@ class Pool {
   template <class F, class Range, class R = detail::item_result_t<F, detail::range_value_t<Range>, false>>
   AsyncResult<std::vector<R>> map_async(F f, Range&& inputs,
                                         std::optional<std::int64_t> chunksize = std::nullopt,
-                                        Callback<std::vector<R>> callback = {},
+                                        detail::nondeduced_t<Callback<std::vector<R>>> callback = {},
                                         ErrorCallback error_callback = {}) {
     return map_async_impl<false>(f, std::forward<Range>(inputs), chunksize, std::move(callback),
                                  std::move(error_callback));
@@ -72,7 +80,7 @@ class Pool {
   template <class F, class Range, class R = detail::item_result_t<F, detail::range_value_t<Range>, true>>
   AsyncResult<std::vector<R>> starmap_async(F f, Range&& inputs,
                                             std::optional<std::int64_t> chunksize = std::nullopt,
-                                            Callback<std::vector<R>> callback = {},
+                                            detail::nondeduced_t<Callback<std::vector<R>>> callback = {},
                                             ErrorCallback error_callback = {}) {
     return map_async_impl<true>(f, std::forward<Range>(inputs), chunksize, std::move(callback),
                                 std::move(error_callback));
@@ -87,7 +95,7 @@ class Pool {
   }
   /// f(args...) without waiting.
   template <class F, class... A,
-            std::enable_if_t<(sizeof...(A) != 1 ||
+            std::enable_if_t<(sizeof...(A) == 0 ||
                               !detail::is_tuple<std::decay_t<std::tuple_element_t<
                                   0, std::tuple<A..., int>>>>::value),
                              int> = 0>
@@ -98,7 +106,8 @@ class Pool {
   /// arguments.
   template <class F, class... A,
             class R = detail::item_result_t<F, std::tuple<std::decay_t<A>...>, true>>
-  AsyncResult<R> apply_async(F f, std::tuple<A...> args, Callback<R> callback = {},
+  AsyncResult<R> apply_async(F f, std::tuple<A...> args,
+                             detail::nondeduced_t<Callback<R>> callback = {},
                              ErrorCallback error_callback = {}) {
     using Tuple = std::tuple<std::decay_t<A>...>;
     using Source = detail::SingleSource<Tuple>;
