@@ -13,7 +13,9 @@
 #include "print_list.hpp"
 #include "rankpool/rankpool.hpp"
 
-long cube(long n) { return n * n * n; }
+long cube(long n) {
+  return n * n * n;
+}
 
 int main(int argc, char** argv) {
   return rankpool::run(argc, argv, [](rankpool::Pool& pool) {

@@ -28,9 +28,12 @@
 
 namespace py {
 
-inline std::string repr(bool b) { return b ? "True" : "False"; }
-inline std::string repr(rankpool::None) { return "None"; }
-inline std::string repr(char c) { return repr(std::string_view(&c, 1)); }
+inline std::string repr(bool b) {
+  return b ? "True" : "False";
+}
+inline std::string repr(rankpool::None) {
+  return "None";
+}
 
 /// Python's repr of a str: single quotes unless the text holds a single quote and no double one.
 inline std::string repr(std::string_view s) {
@@ -40,10 +43,18 @@ inline std::string repr(std::string_view s) {
   std::string out(1, quote);
   for (char c : s) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (c == quote) {
           out += '\\';
@@ -60,8 +71,15 @@ inline std::string repr(std::string_view s) {
   out += quote;
   return out;
 }
-inline std::string repr(const std::string& s) { return repr(std::string_view(s)); }
-inline std::string repr(const char* s) { return repr(std::string_view(s)); }
+inline std::string repr(const std::string& s) {
+  return repr(std::string_view(s));
+}
+inline std::string repr(const char* s) {
+  return repr(std::string_view(s));
+}
+inline std::string repr(char c) {
+  return repr(std::string_view(&c, 1));
+}
 
 /// Python's repr of a float.
 inline std::string repr(double x) {
@@ -102,7 +120,9 @@ inline std::string repr(double x) {
   }
   return sign + out;
 }
-inline std::string repr(float x) { return repr(static_cast<double>(x)); }
+inline std::string repr(float x) {
+  return repr(static_cast<double>(x));
+}
 
 template <class T, std::enable_if_t<std::is_integral_v<T>, int> = 0>
 std::string repr(T x) {
@@ -175,7 +195,9 @@ std::string repr(const std::pair<A, B>& p) {
 /// Python's str(): a string as is, anything else as repr().
 template <class T>
 std::string str(const T& x) {
-  if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+  if constexpr (std::is_same_v<T, char>) {
+    return std::string(1, x);
+  } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
     return std::string(std::string_view(x));
   } else {
     return repr(x);

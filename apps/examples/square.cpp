@@ -15,7 +15,9 @@
 #include "print_list.hpp"
 #include "rankpool/rankpool.hpp"
 
-int square(int x) { return x * x; }
+int square(int x) {
+  return x * x;
+}
 
 int main(int argc, char** argv) {
   return rankpool::run(argc, argv, [](rankpool::Pool& pool) {

@@ -14,6 +14,8 @@
 
 namespace rankpool {
 
+class Pool;
+
 namespace detail {
 
 /// Shared between a job and the AsyncResult handles that read it.
@@ -92,6 +94,13 @@ class AsyncResult {
   }
 
  private:
+  friend class Pool;
+  /// get() for the only holder of the result (map, apply): moves instead of copying.
+  T take() {
+    wait();
+    value();  // throws as get() would
+    return std::move(*state_->value);
+  }
   T value() const {
     if (state_->error) throw *state_->error;
     if (!state_->ready) {

@@ -61,12 +61,12 @@ class Pool {
   /// rankpool::range(a, b), list, ... Throws the RemoteError of the first failing input.
   template <class F, class Range>
   auto map(F f, const Range& inputs, std::optional<std::int64_t> chunksize = std::nullopt) {
-    return map_impl<false>(f, inputs, chunksize).get();
+    return map_impl<false>(f, inputs, chunksize).take();
   }
   /// map with each input a tuple whose elements are f's arguments.
   template <class F, class Range>
   auto starmap(F f, const Range& inputs, std::optional<std::int64_t> chunksize = std::nullopt) {
-    return map_impl<true>(f, inputs, chunksize).get();
+    return map_impl<true>(f, inputs, chunksize).take();
   }
   /// map without waiting. The inputs are copied (moved when passed as rvalues).
   template <class F, class Range, class R = detail::item_result_t<F, detail::range_value_t<Range>, false>>
@@ -91,7 +91,7 @@ class Pool {
   /// f(args...) on some process; waits for the result.
   template <class F, class... A>
   auto apply(F f, A&&... args) {
-    return apply_async(f, std::forward<A>(args)...).get();
+    return apply_async(f, std::forward<A>(args)...).take();
   }
   /// f(args...) without waiting.
   template <class F, class... A,

@@ -40,9 +40,10 @@ int Engine::slot_of_rank(int rank) const {
 JobId Engine::submit(std::shared_ptr<JobBase> job, std::uint64_t items, std::uint64_t chunksize,
                      Policy policy) {
   JobId id = scheduler_.add_job(items, chunksize, policy);
-  jobs_.emplace(id, std::move(job));
-  finish_if_complete(id);  // an empty map completes at once
+  jobs_.emplace(id, job);
   dispatch();
+  job->after_dispatch();
+  finish_if_complete(id);  // an empty map completes at once
   return id;
 }
 
@@ -78,25 +79,35 @@ void Engine::send_init(const ShippedCall& initializer, std::uint64_t maxtasksper
 }
 
 void Engine::dispatch() {
-  for (int slot = 0; slot < processes(); ++slot) {
-    int rank = slot_rank_[slot];
-    if (rank == transport_.rank()) continue;  // the master's own slot runs in run_one_local
-    while (scheduler_.has_free_slot(slot)) {
+  // Fill windows in rounds, one chunk per worker per round, so that a few chunks spread over
+  // all workers instead of queueing two-deep on the first ones.
+  for (int round = 0; round < config_.window; ++round) {
+    bool gave = false;
+    for (int slot = 0; slot < processes(); ++slot) {
+      int rank = slot_rank_[slot];
+      if (rank == transport_.rank()) continue;  // the master's own slot runs in run_one_local
+      if (scheduler_.in_flight(slot) > static_cast<std::size_t>(round)) continue;
       auto chunk = scheduler_.next_for(slot);
-      if (!chunk) break;
-      OutgoingTask task;
-      jobs_.at(chunk->job)->prepare(*chunk, task);
-      Header h;
-      h.kind = MessageKind::task;
-      h.job = chunk->job;
-      h.chunk = chunk->index;
-      h.begin = chunk->begin;
-      h.count = chunk->count;
-      h.aux = task.callable_size;
-      h.exec = task.exec;
-      transport_.send(rank, h, task.parts, std::move(task.keep_alive));
+      if (!chunk) continue;
+      send_task(rank, *chunk);
+      gave = true;
     }
+    if (!gave && !scheduler_.has_pending_work()) break;
   }
+}
+
+void Engine::send_task(int rank, const Chunk& chunk) {
+  OutgoingTask task;
+  jobs_.at(chunk.job)->prepare(chunk, task);
+  Header h;
+  h.kind = MessageKind::task;
+  h.job = chunk.job;
+  h.chunk = chunk.index;
+  h.begin = chunk.begin;
+  h.count = chunk.count;
+  h.aux = task.callable_size;
+  h.exec = task.exec;
+  transport_.send(rank, h, task.parts, std::move(task.keep_alive));
 }
 
 bool Engine::run_one_local() {

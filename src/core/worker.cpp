@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "rankpool/detail/callable.hpp"
+#include "rankpool/detail/memory.hpp"
 #include "rankpool/error.hpp"
 
 namespace rankpool::detail {
@@ -49,7 +50,7 @@ class Worker {
   char* receive_payload(int source, std::uint64_t size) {
     // max_align_t storage: raw arrays of inputs are read in place, suitably aligned.
     std::size_t words = (size + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t);
-    if (buffer_.size() < words) buffer_.resize(words);
+    if (buffer_.size() < words) resize_large(buffer_, words);
     auto* bytes = reinterpret_cast<char*>(buffer_.data());
     if (size != 0) transport_.recv_payload(source, bytes, size);
     return bytes;
@@ -84,7 +85,7 @@ class Worker {
   }
 
   void run_task(int source, const Header& h, const char* payload) {
-    auto out = std::make_shared<std::vector<char>>();
+    auto out = output_buffer();
     TaskContext ctx;
     ctx.input = payload;
     ctx.input_size = h.payload_size - h.aux;
@@ -124,7 +125,21 @@ class Worker {
     }
   }
 
+  // A result buffer whose previous send has completed (the transport released it), so large
+  // chunks do not pay for fresh pages every time.
+  std::shared_ptr<std::vector<char>> output_buffer() {
+    for (auto& b : outputs_) {
+      if (b.use_count() == 1) {
+        b->clear();
+        return b;
+      }
+    }
+    outputs_.push_back(std::make_shared<std::vector<char>>());
+    return outputs_.back();
+  }
+
   Transport& transport_;
+  std::vector<std::shared_ptr<std::vector<char>>> outputs_;
   std::vector<std::max_align_t> buffer_;
   std::optional<ShippedCall> initializer_;
   std::optional<TaskFailure> init_error_;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "rankpool/detail/code_ref.hpp"
+#include "rankpool/detail/memory.hpp"
 #include "rankpool/detail/serialize.hpp"
 
 namespace rankpool {
@@ -169,7 +170,7 @@ void execute_chunk(TaskContext& ctx) {
   std::uint64_t i = 0;
   try {
     if constexpr (is_raw_array_v<R>) {
-      ctx.out->resize(ctx.count * sizeof(R));
+      resize_large(*ctx.out, ctx.count * sizeof(R));
     }
     Writer writer(*ctx.out);
     auto emit = [&](const R& r) {

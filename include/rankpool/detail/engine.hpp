@@ -59,6 +59,9 @@ class JobBase {
   virtual void complete() = 0;
   /// The pool was terminated before the job completed: results are discarded.
   virtual void discard() = 0;
+  /// Called once the job's first chunks went out: a good moment for work the workers need not
+  /// wait for (allocating and first-touching a large result vector).
+  virtual void after_dispatch() {}
   /// Whether Pool::join() waits for this job (a lazy imap does not: its consumer drives it).
   virtual bool blocks_join() const { return true; }
 };
@@ -107,6 +110,7 @@ class Engine {
 
  private:
   void dispatch();
+  void send_task(int rank, const Chunk& chunk);
   bool run_one_local();
   void handle(int source, const Header& header);
   void finish_if_complete(JobId id);

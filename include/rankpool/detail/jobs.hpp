@@ -16,6 +16,7 @@
 #include "rankpool/async_result.hpp"
 #include "rankpool/detail/callable.hpp"
 #include "rankpool/detail/engine.hpp"
+#include "rankpool/detail/memory.hpp"
 #include "rankpool/process_info.hpp"
 
 namespace rankpool::detail {
@@ -174,10 +175,11 @@ class MapJob : public JobBase,
   using Finish = Out (*)(std::vector<R>&&);
 
   MapJob(F f, Source source, std::shared_ptr<AsyncState<Out>> state, Finish finish)
-      : Base(f), source_(std::move(source)), state_(std::move(state)), finish_(finish) {
-    results_.resize(source_.size());
-  }
-  std::uint64_t size() const { return results_.size(); }
+      : Base(f), source_(std::move(source)), state_(std::move(state)), finish_(finish) {}
+  std::uint64_t size() const { return source_.size(); }
+
+  // The result vector is allocated (and its pages touched) while the first chunks travel.
+  void after_dispatch() override { resize_large(results_, source_.size()); }
 
   void prepare(const Chunk& c, OutgoingTask& out) override {
     if (const T* raw = source_.raw_data()) {
