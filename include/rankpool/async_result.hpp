@@ -98,10 +98,9 @@ class AsyncResult {
   /// get() for the only holder of the result (map, apply): moves instead of copying.
   T take() {
     wait();
-    value();  // throws as get() would
-    return std::move(*state_->value);
+    return std::move(value());
   }
-  T value() const {
+  T& value() const {
     if (state_->error) throw *state_->error;
     if (!state_->ready) {
       throw PoolStateError("rankpool: the pool was terminated before this result was ready");

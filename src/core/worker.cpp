@@ -129,10 +129,7 @@ class Worker {
   // chunks do not pay for fresh pages every time.
   std::shared_ptr<std::vector<char>> output_buffer() {
     for (auto& b : outputs_) {
-      if (b.use_count() == 1) {
-        b->clear();
-        return b;
-      }
+      if (b.use_count() == 1) return b;  // the executor sizes it (no refill of reused pages)
     }
     outputs_.push_back(std::make_shared<std::vector<char>>());
     return outputs_.back();

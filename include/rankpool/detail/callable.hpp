@@ -107,7 +107,7 @@ struct TaskContext {
   std::size_t callable_size = 0;
   std::uint64_t begin = 0;  // index of the first item within its job
   std::uint64_t count = 0;
-  std::vector<char>* out = nullptr;  // encoded results are written here
+  std::vector<char>* out = nullptr;  // encoded results replace its contents
   // Set when an item threw; results are then discarded.
   bool failed = false;
   std::uint64_t failed_index = 0;
@@ -170,7 +170,9 @@ void execute_chunk(TaskContext& ctx) {
   std::uint64_t i = 0;
   try {
     if constexpr (is_raw_array_v<R>) {
-      resize_large(*ctx.out, ctx.count * sizeof(R));
+      resize_large(*ctx.out, ctx.count * sizeof(R));  // every byte is written below
+    } else {
+      ctx.out->clear();
     }
     Writer writer(*ctx.out);
     auto emit = [&](const R& r) {
