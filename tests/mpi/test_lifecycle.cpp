@@ -145,3 +145,30 @@ TEST(Lifecycle, FailingInitializerFailsTasksClearly) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Lifecycle, RunsOnAUserCommunicator) {
+  // Split the job in two halves; each half runs its own pool at the same time.
+  int rank = rankpool::testing::world_rank();
+  MPI_Comm half;
+  MPI_Comm_split(MPI_COMM_WORLD, rank % 2, rank, &half);
+  int half_size = 0;
+  MPI_Comm_size(half, &half_size);
+  int code = rankpool::run(half, [&](Pool& pool) {
+    EXPECT_EQ(pool.processes(), half_size);
+    auto ranks = pool.map([](int) { return rankpool::current_process().rank; },
+                          rankpool::range(0, 40), 1);
+    for (int r : ranks) {
+      EXPECT_GE(r, 0);
+      EXPECT_LT(r, half_size) << "a rank outside the communicator ran a task";
+    }
+    auto sq = pool.map([](int x) { return x * x; }, rankpool::range(0, 10));
+    EXPECT_EQ(sq[9], 81);
+    return 5;
+  });
+  EXPECT_EQ(code, 5);
+  MPI_Comm_free(&half);
+}
+
+}  // namespace
