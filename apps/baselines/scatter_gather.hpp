@@ -28,8 +28,8 @@ void scatter_compute_gather(MPI_Comm comm, const std::vector<std::int64_t>& x,
                mine.data(), counts[rank], MPI_INT64_T, 0, comm);
   for (auto& v : mine) v = f(v);
   if (rank == 0) y.resize(n);
-  MPI_Gatherv(mine.data(), counts[rank], MPI_INT64_T, rank == 0 ? y.data() : nullptr,
-              counts.data(), displs.data(), MPI_INT64_T, 0, comm);
+  MPI_Gatherv(mine.data(), counts[rank], MPI_INT64_T, rank == 0 ? y.data() : nullptr, counts.data(),
+              displs.data(), MPI_INT64_T, 0, comm);
 }
 
 }  // namespace rankpool::baselines

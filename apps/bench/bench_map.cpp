@@ -6,8 +6,8 @@
 //
 //   mpirun -n 2 rankpool-bench-map [--n 10000000] [--reps 7] [--chunksize C] [--json FILE]
 
-#include <CLI/CLI.hpp>
 #include <mpi.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -20,7 +20,9 @@
 
 namespace {
 
-std::int64_t square(std::int64_t v) { return v * v; }
+std::int64_t square(std::int64_t v) {
+  return v * v;
+}
 
 struct Stats {
   double median, min, max;

@@ -66,8 +66,7 @@ class AsyncResult {
   T get(double timeout_seconds) {
     if (!wait(timeout_seconds)) {
       throw TimeoutError("rankpool: the result was not ready within " +
-                         std::to_string(timeout_seconds) +
-                         " s; call get() again to keep waiting");
+                         std::to_string(timeout_seconds) + " s; call get() again to keep waiting");
     }
     return value();
   }

@@ -55,9 +55,7 @@ class IMapIterator {
       return *this;
     }
     void operator++(int) { advance(); }
-    friend bool operator==(const iterator& a, const iterator& b) {
-      return a.done() == b.done();
-    }
+    friend bool operator==(const iterator& a, const iterator& b) { return a.done() == b.done(); }
     friend bool operator!=(const iterator& a, const iterator& b) { return !(a == b); }
 
    private:

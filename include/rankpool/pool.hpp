@@ -69,19 +69,21 @@ class Pool {
     return map_impl<true>(f, inputs, chunksize).take();
   }
   /// map without waiting. The inputs are copied (moved when passed as rvalues).
-  template <class F, class Range, class R = detail::item_result_t<F, detail::range_value_t<Range>, false>>
-  AsyncResult<std::vector<R>> map_async(F f, Range&& inputs,
-                                        std::optional<std::int64_t> chunksize = std::nullopt,
-                                        detail::nondeduced_t<Callback<std::vector<R>>> callback = {},
-                                        ErrorCallback error_callback = {}) {
+  template <class F, class Range,
+            class R = detail::item_result_t<F, detail::range_value_t<Range>, false>>
+  AsyncResult<std::vector<R>> map_async(
+      F f, Range&& inputs, std::optional<std::int64_t> chunksize = std::nullopt,
+      detail::nondeduced_t<Callback<std::vector<R>>> callback = {},
+      ErrorCallback error_callback = {}) {
     return map_async_impl<false>(f, std::forward<Range>(inputs), chunksize, std::move(callback),
                                  std::move(error_callback));
   }
-  template <class F, class Range, class R = detail::item_result_t<F, detail::range_value_t<Range>, true>>
-  AsyncResult<std::vector<R>> starmap_async(F f, Range&& inputs,
-                                            std::optional<std::int64_t> chunksize = std::nullopt,
-                                            detail::nondeduced_t<Callback<std::vector<R>>> callback = {},
-                                            ErrorCallback error_callback = {}) {
+  template <class F, class Range,
+            class R = detail::item_result_t<F, detail::range_value_t<Range>, true>>
+  AsyncResult<std::vector<R>> starmap_async(
+      F f, Range&& inputs, std::optional<std::int64_t> chunksize = std::nullopt,
+      detail::nondeduced_t<Callback<std::vector<R>>> callback = {},
+      ErrorCallback error_callback = {}) {
     return map_async_impl<true>(f, std::forward<Range>(inputs), chunksize, std::move(callback),
                                 std::move(error_callback));
   }
@@ -94,11 +96,12 @@ class Pool {
     return apply_async(f, std::forward<A>(args)...).take();
   }
   /// f(args...) without waiting.
-  template <class F, class... A,
-            std::enable_if_t<(sizeof...(A) == 0 ||
-                              !detail::is_tuple<std::decay_t<std::tuple_element_t<
-                                  0, std::tuple<A..., int>>>>::value),
-                             int> = 0>
+  template <
+      class F, class... A,
+      std::enable_if_t<
+          (sizeof...(A) == 0 ||
+           !detail::is_tuple<std::decay_t<std::tuple_element_t<0, std::tuple<A..., int>>>>::value),
+          int> = 0>
   auto apply_async(F f, A&&... args) {
     return apply_async(f, std::make_tuple(std::forward<A>(args)...));
   }
@@ -178,7 +181,8 @@ class Pool {
           f, detail::RangeSource<const Range&>(inputs), chunksize, {}, {});
     } else {
       return submit_map<Star, F, detail::RangeSource<std::vector<T>>, R>(
-          f, detail::RangeSource<std::vector<T>>(std::vector<T>(std::begin(inputs), std::end(inputs))),
+          f,
+          detail::RangeSource<std::vector<T>>(std::vector<T>(std::begin(inputs), std::end(inputs))),
           chunksize, {}, {});
     }
   }
@@ -197,7 +201,8 @@ class Pool {
           std::move(cb), std::move(ecb));
     } else {
       return submit_map<Star, F, detail::RangeSource<std::vector<T>>, R>(
-          f, detail::RangeSource<std::vector<T>>(std::vector<T>(std::begin(inputs), std::end(inputs))),
+          f,
+          detail::RangeSource<std::vector<T>>(std::vector<T>(std::begin(inputs), std::end(inputs))),
           chunksize, std::move(cb), std::move(ecb));
     }
   }

@@ -6,9 +6,9 @@
 namespace rankpool {
 
 struct ProcessInfo {
-  int rank = 0;          // rank in the pool's communicator (0 = the master)
-  std::string host;      // MPI processor name of the node
-  std::string name;      // "MainProcess" on the master, "Worker-<rank>" on workers
+  int rank = 0;      // rank in the pool's communicator (0 = the master)
+  std::string host;  // MPI processor name of the node
+  std::string name;  // "MainProcess" on the master, "Worker-<rank>" on workers
 };
 
 /// The process running the caller: inside a task, the worker (or the master) that runs it.

@@ -22,12 +22,32 @@ class IotaIterator {
   explicit IotaIterator(Int v) : v_(v) {}
   Int operator*() const { return v_; }
   Int operator[](difference_type n) const { return static_cast<Int>(v_ + n); }
-  IotaIterator& operator++() { ++v_; return *this; }
-  IotaIterator operator++(int) { auto t = *this; ++v_; return t; }
-  IotaIterator& operator--() { --v_; return *this; }
-  IotaIterator operator--(int) { auto t = *this; --v_; return t; }
-  IotaIterator& operator+=(difference_type n) { v_ = static_cast<Int>(v_ + n); return *this; }
-  IotaIterator& operator-=(difference_type n) { v_ = static_cast<Int>(v_ - n); return *this; }
+  IotaIterator& operator++() {
+    ++v_;
+    return *this;
+  }
+  IotaIterator operator++(int) {
+    auto t = *this;
+    ++v_;
+    return t;
+  }
+  IotaIterator& operator--() {
+    --v_;
+    return *this;
+  }
+  IotaIterator operator--(int) {
+    auto t = *this;
+    --v_;
+    return t;
+  }
+  IotaIterator& operator+=(difference_type n) {
+    v_ = static_cast<Int>(v_ + n);
+    return *this;
+  }
+  IotaIterator& operator-=(difference_type n) {
+    v_ = static_cast<Int>(v_ - n);
+    return *this;
+  }
   friend IotaIterator operator+(IotaIterator it, difference_type n) { return it += n; }
   friend IotaIterator operator+(difference_type n, IotaIterator it) { return it += n; }
   friend IotaIterator operator-(IotaIterator it, difference_type n) { return it -= n; }

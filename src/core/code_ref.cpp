@@ -86,7 +86,8 @@ int find_build_id(dl_phdr_info* info, std::size_t, void* data) {
       auto* note = reinterpret_cast<const ElfW(Nhdr)*>(p);
       const char* name = p + sizeof(ElfW(Nhdr));
       const char* desc = name + ((note->n_namesz + 3) & ~3u);
-      if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 && std::memcmp(name, "GNU", 4) == 0) {
+      if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 &&
+          std::memcmp(name, "GNU", 4) == 0) {
         search->hash = fnv1a(desc, note->n_descsz);
         search->found = true;
         return 1;
@@ -113,7 +114,8 @@ CodeRef code_ref_of_address(std::uintptr_t address) {
                 " in any loaded module; only functions compiled into the program or its shared "
                 "libraries can be shipped to other ranks");
   }
-  return CodeRef{module_key(dl.dli_fname), address - reinterpret_cast<std::uintptr_t>(dl.dli_fbase)};
+  return CodeRef{module_key(dl.dli_fname),
+                 address - reinterpret_cast<std::uintptr_t>(dl.dli_fbase)};
 }
 
 std::uintptr_t resolve_address(const CodeRef& ref) {

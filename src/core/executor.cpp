@@ -19,7 +19,9 @@ ProcessInfo& process_info() {
 }
 }  // namespace
 
-const ProcessInfo& current_process() { return process_info(); }
+const ProcessInfo& current_process() {
+  return process_info();
+}
 
 namespace detail {
 
@@ -33,8 +35,8 @@ void set_current_process(int rank, const std::string& host) {
 namespace {
 std::string demangle(const char* mangled) {
   int status = 0;
-  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
-                                              std::free);
+  std::unique_ptr<char, void (*)(void*)> name(
+      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
   return status == 0 && name ? std::string(name.get()) : std::string(mangled);
 }
 }  // namespace

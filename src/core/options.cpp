@@ -69,7 +69,8 @@ const std::vector<Knob>& knobs() {
       {"--rankpool-window", "RANKPOOL_WINDOW", "chunks in flight per worker (default: 2)",
        [](PoolOptions& o, const std::string& v, const std::string& what) {
          auto n = parse_integer(v, what);
-         if (n < 1 || n > 1024) throw ValueError("rankpool: " + what + " must be 1..1024 (got " + v + ")");
+         if (n < 1 || n > 1024)
+           throw ValueError("rankpool: " + what + " must be 1..1024 (got " + v + ")");
          o.window = static_cast<int>(n);
        }},
   };
@@ -92,7 +93,8 @@ ResolvedOptions resolve_options(const PoolOptions& code, int ranks,
   PoolOptions o = code;
   ResolvedOptions r;
   for (const auto& k : knobs()) {
-    if (const char* v = env ? env(k.env) : nullptr) k.apply(o, v, std::string("environment variable ") + k.env);
+    if (const char* v = env ? env(k.env) : nullptr)
+      k.apply(o, v, std::string("environment variable ") + k.env);
   }
 
   CLI::App app("rankpool");
@@ -106,7 +108,8 @@ ResolvedOptions resolve_options(const PoolOptions& code, int ranks,
   app.add_flag("--rankpool-help", r.print_help);
   app.add_flag("--rankpool-version", r.print_version);
   if (!args.empty()) {
-    std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);  // CLI11 wants argv[1..] reversed
+    std::vector<std::string> reversed(args.rbegin(),
+                                      args.rend() - 1);  // CLI11 wants argv[1..] reversed
     try {
       app.parse(reversed);
     } catch (const CLI::ParseError& e) {
@@ -121,7 +124,8 @@ ResolvedOptions resolve_options(const PoolOptions& code, int ranks,
   r.policy = parse_policy(o.schedule);
   r.maxtasksperchild = o.maxtasksperchild;
   r.window = o.window;
-  if (r.window < 1) throw ValueError("rankpool: window must be >= 1 (got " + std::to_string(r.window) + ")");
+  if (r.window < 1)
+    throw ValueError("rankpool: window must be >= 1 (got " + std::to_string(r.window) + ")");
   if (o.chunksize) {
     if (*o.chunksize <= 0) {
       throw ValueError("rankpool: chunksize must be a positive number (got " +

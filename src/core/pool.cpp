@@ -20,7 +20,8 @@ Pool::~Pool() {
 
 void Pool::require_running(const char* what) const {
   if (state_ != State::running) {
-    throw PoolStateError(std::string("rankpool: Pool not running: ") + what + "() was called after " +
+    throw PoolStateError(std::string("rankpool: Pool not running: ") + what +
+                         "() was called after " +
                          (state_ == State::closed ? "close()" : "terminate()"));
   }
 }
@@ -50,7 +51,8 @@ void Pool::terminate() {
 
 void Pool::join() {
   if (state_ == State::running) {
-    throw PoolStateError("rankpool: Pool is still running; call close() or terminate() before join()");
+    throw PoolStateError(
+        "rankpool: Pool is still running; call close() or terminate() before join()");
   }
   engine_.join();
 }

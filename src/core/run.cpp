@@ -85,8 +85,9 @@ int run_on(MPI_Comm comm, int argc, char** argv, const PoolOptions& options, con
             "MPI_Allreduce (options)");
   if (any_bad) {
     if (transport.rank() == 0) {
-      std::fprintf(stderr, "%s\n", error.empty() ? "rankpool: error: options are invalid on another rank"
-                                                 : error.c_str());
+      std::fprintf(
+          stderr, "%s\n",
+          error.empty() ? "rankpool: error: options are invalid on another rank" : error.c_str());
     }
     return exit_bad_options;
   }

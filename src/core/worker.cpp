@@ -146,6 +146,8 @@ class Worker {
 
 }  // namespace
 
-int serve(Transport& transport) { return Worker(transport).serve(); }
+int serve(Transport& transport) {
+  return Worker(transport).serve();
+}
 
 }  // namespace rankpool::detail

@@ -56,9 +56,9 @@ void Transport::send(int dest, Header h, const std::vector<ConstBytes>& parts,
     for (std::size_t off = 0; off < p.size; off += kMaxPiece) {
       int n = static_cast<int>(std::min(kMaxPiece, p.size - off));
       pending.requests.emplace_back();
-      check_mpi(MPI_Isend(bytes + off, n, MPI_BYTE, dest, kPayloadTag, comm_,
-                          &pending.requests.back()),
-                "MPI_Isend (payload)");
+      check_mpi(
+          MPI_Isend(bytes + off, n, MPI_BYTE, dest, kPayloadTag, comm_, &pending.requests.back()),
+          "MPI_Isend (payload)");
     }
   }
   pending_.push_back(std::move(pending));
@@ -70,9 +70,9 @@ bool Transport::try_recv_header(int& source, Header& header) {
   check_mpi(MPI_Iprobe(MPI_ANY_SOURCE, kHeaderTag, comm_, &flag, &status), "MPI_Iprobe");
   if (!flag) return false;
   source = status.MPI_SOURCE;
-  check_mpi(MPI_Recv(&header, sizeof(Header), MPI_BYTE, source, kHeaderTag, comm_,
-                     MPI_STATUS_IGNORE),
-            "MPI_Recv (header)");
+  check_mpi(
+      MPI_Recv(&header, sizeof(Header), MPI_BYTE, source, kHeaderTag, comm_, MPI_STATUS_IGNORE),
+      "MPI_Recv (header)");
   return true;
 }
 
@@ -86,7 +86,8 @@ void Transport::recv_payload(int source, void* dest, std::size_t size) {
               "MPI_Recv (payload)");
     int got = 0;
     MPI_Get_count(&status, MPI_BYTE, &got);
-    if (got <= 0) throw CommunicationError("rankpool: empty payload piece from rank " + std::to_string(source));
+    if (got <= 0)
+      throw CommunicationError("rankpool: empty payload piece from rank " + std::to_string(source));
     done += static_cast<std::size_t>(got);
   }
 }

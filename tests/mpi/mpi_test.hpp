@@ -31,6 +31,8 @@ inline void with_pool(const PoolOptions& options, const std::function<void(Pool&
   EXPECT_EQ(code, expected_code) << "run() exit code on rank " << world_rank();
 }
 
-inline void with_pool(const std::function<void(Pool&)>& body) { with_pool(PoolOptions{}, body); }
+inline void with_pool(const std::function<void(Pool&)>& body) {
+  with_pool(PoolOptions{}, body);
+}
 
 }  // namespace rankpool::testing

@@ -19,7 +19,9 @@ void spin_for_ms(int ms) {
   }
 }
 
-int add(int a, int b) { return a + b; }
+int add(int a, int b) {
+  return a + b;
+}
 
 TEST(Apply, ReturnsTheValue) {
   with_pool([](Pool& pool) {
@@ -90,7 +92,8 @@ TEST(Apply, TupleFormWithCallbacks) {
 
     auto bad = pool.apply_async(
         [](int x) -> int { throw std::invalid_argument("bad " + std::to_string(x)); },
-        std::tuple<int>{5}, {}, [&](const rankpool::RemoteError& e) { error = e.remote_message(); });
+        std::tuple<int>{5}, {},
+        [&](const rankpool::RemoteError& e) { error = e.remote_message(); });
     bad.wait();
     EXPECT_EQ(error, "bad 5");
     EXPECT_FALSE(bad.successful());

@@ -38,7 +38,8 @@ TEST(Errors, MapReportsFirstFailingInputInOrder) {
       }
     }
     // The pool goes on working after a failed map.
-    EXPECT_EQ(pool.map([](int x) { return x; }, rankpool::range(0, 3)), (std::vector<int>{0, 1, 2}));
+    EXPECT_EQ(pool.map([](int x) { return x; }, rankpool::range(0, 3)),
+              (std::vector<int>{0, 1, 2}));
   });
 }
 
@@ -100,24 +101,30 @@ TEST(Errors, BadChunksize) {
 TEST(Errors, BadProcessCountEndsRunWithCode2) {
   PoolOptions zero;
   zero.processes = 0;
-  with_pool(zero, [](Pool&) { ADD_FAILURE() << "body ran with processes=0"; },
-            rankpool::exit_bad_options);
+  with_pool(
+      zero, [](Pool&) { ADD_FAILURE() << "body ran with processes=0"; },
+      rankpool::exit_bad_options);
   PoolOptions too_many;
   too_many.processes = world_size() + 1;
-  with_pool(too_many, [](Pool&) { ADD_FAILURE() << "body ran with too many processes"; },
-            rankpool::exit_bad_options);
+  with_pool(
+      too_many, [](Pool&) { ADD_FAILURE() << "body ran with too many processes"; },
+      rankpool::exit_bad_options);
   PoolOptions bad_schedule;
   bad_schedule.schedule = "fastest";
-  with_pool(bad_schedule, [](Pool&) { ADD_FAILURE() << "body ran with a bad schedule"; },
-            rankpool::exit_bad_options);
+  with_pool(
+      bad_schedule, [](Pool&) { ADD_FAILURE() << "body ran with a bad schedule"; },
+      rankpool::exit_bad_options);
 }
 
 TEST(Errors, MasterExceptionEndsEveryRankWithCode1) {
-  with_pool(PoolOptions{}, [](Pool& pool) {
-    // Leave work in flight, then fail: no rank may hang.
-    for (int i = 0; i < 10; ++i) pool.apply_async([](int x) { return x; }, i);
-    throw std::logic_error("master gave up");
-  }, rankpool::exit_exception);
+  with_pool(
+      PoolOptions{},
+      [](Pool& pool) {
+        // Leave work in flight, then fail: no rank may hang.
+        for (int i = 0; i < 10; ++i) pool.apply_async([](int x) { return x; }, i);
+        throw std::logic_error("master gave up");
+      },
+      rankpool::exit_exception);
 }
 
 TEST(Errors, MasterReturnCodeReachesEveryRank) {

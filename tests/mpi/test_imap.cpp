@@ -11,7 +11,9 @@ namespace {
 using rankpool::Pool;
 using rankpool::testing::with_pool;
 
-long square(long x) { return x * x; }
+long square(long x) {
+  return x * x;
+}
 
 TEST(IMap, OrderedForEveryChunksize) {
   with_pool([](Pool& pool) {

@@ -58,11 +58,13 @@ TEST(Large, InputOver2GiB) {
 TEST(Large, ResultOver2GiB) {
   if (!enough_memory()) GTEST_SKIP() << "needs 12 GiB of available memory";
   with_pool(workers_only(), [](Pool& pool) {
-    auto s = pool.apply([](std::size_t n) {
-      std::string out(n, 'b');
-      out[n - 1] = 'y';
-      return out;
-    }, kBig);
+    auto s = pool.apply(
+        [](std::size_t n) {
+          std::string out(n, 'b');
+          out[n - 1] = 'y';
+          return out;
+        },
+        kBig);
     ASSERT_EQ(s.size(), kBig);
     EXPECT_EQ(s[0], 'b');
     EXPECT_EQ(s[kBig - 1], 'y');

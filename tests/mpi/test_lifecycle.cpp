@@ -57,10 +57,12 @@ TEST(Lifecycle, TerminateDiscardsPendingResults) {
     EXPECT_EQ(done.get(), 1);
     std::vector<rankpool::AsyncResult<int>> pending;
     for (int i = 0; i < 4 * pool.processes() + 8; ++i) {
-      pending.push_back(pool.apply_async([](int x) {
-        spin_for_ms(20);
-        return x;
-      }, i));
+      pending.push_back(pool.apply_async(
+          [](int x) {
+            spin_for_ms(20);
+            return x;
+          },
+          i));
     }
     pool.terminate();
     EXPECT_EQ(pool.state(), Pool::State::terminated);
@@ -110,9 +112,8 @@ TEST(Lifecycle, MaxTasksPerChildRerunsTheInitializer) {
   options.initializer(init_worker, 7);
   options.maxtasksperchild = 2;
   with_pool(options, [](Pool& pool) {
-    auto out = pool.map(
-        [](int) { return std::make_pair(g_init_calls, ++g_tasks_since_init); },
-        rankpool::range(0, 60), 1);
+    auto out = pool.map([](int) { return std::make_pair(g_init_calls, ++g_tasks_since_init); },
+                        rankpool::range(0, 60), 1);
     int max_inits = 0;
     for (auto& [inits, since] : out) {
       EXPECT_GE(since, 1);
@@ -129,7 +130,8 @@ TEST(Lifecycle, FailingInitializerFailsTasksClearly) {
   options.initializer([](int) { throw std::runtime_error("no licence"); }, 0);
   if (rankpool::testing::world_size() == 1) {
     // With one rank the master runs the initializer itself: the error ends run() with code 1.
-    with_pool(options, [](Pool&) { ADD_FAILURE() << "body should not run"; }, rankpool::exit_exception);
+    with_pool(
+        options, [](Pool&) { ADD_FAILURE() << "body should not run"; }, rankpool::exit_exception);
     return;
   }
   options.master_computes = false;
@@ -157,8 +159,8 @@ TEST(Lifecycle, RunsOnAUserCommunicator) {
   MPI_Comm_size(half, &half_size);
   int code = rankpool::run(half, [&](Pool& pool) {
     EXPECT_EQ(pool.processes(), half_size);
-    auto ranks = pool.map([](int) { return rankpool::current_process().rank; },
-                          rankpool::range(0, 40), 1);
+    auto ranks =
+        pool.map([](int) { return rankpool::current_process().rank; }, rankpool::range(0, 40), 1);
     for (int r : ranks) {
       EXPECT_GE(r, 0);
       EXPECT_LT(r, half_size) << "a rank outside the communicator ran a task";

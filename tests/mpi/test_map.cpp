@@ -1,11 +1,11 @@
 // map / starmap: ordering, chunksize edges, input kinds, every scheduling policy.
 
 #include <array>
+#include <chrono>
 #include <list>
 #include <map>
 #include <numeric>
 #include <set>
-#include <chrono>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -19,7 +19,9 @@ using rankpool::PoolOptions;
 using rankpool::testing::with_pool;
 using rankpool::testing::world_size;
 
-long square(long x) { return x * x; }
+long square(long x) {
+  return x * x;
+}
 
 struct Point {  // trivially copyable, no serialize: travels as raw bytes
   double x, y;
@@ -61,7 +63,8 @@ TEST(Map, ChunksizeEdges) {
       std::vector<long> in(n);
       std::iota(in.begin(), in.end(), 0L);
       for (long cs : {1L, 2L, 3L, 7L, 1000L, 5000L}) {
-        EXPECT_EQ(pool.map(square, in, cs), expected_squares(n)) << "n=" << n << " chunksize=" << cs;
+        EXPECT_EQ(pool.map(square, in, cs), expected_squares(n))
+            << "n=" << n << " chunksize=" << cs;
       }
       EXPECT_EQ(pool.map(square, in), expected_squares(n)) << "n=" << n << " default chunksize";
     }
@@ -93,7 +96,8 @@ TEST(Map, StructuredTypes) {
       EXPECT_EQ(norms[i].y, pts[i].x);
     }
     std::vector<Labelled> items;
-    for (int i = 0; i < 20; ++i) items.push_back({"item" + std::to_string(i), std::vector<int>(i, i)});
+    for (int i = 0; i < 20; ++i)
+      items.push_back({"item" + std::to_string(i), std::vector<int>(i, i)});
     auto sums = pool.map(
         [](const Labelled& l) {
           return std::make_pair(l.label, std::accumulate(l.values.begin(), l.values.end(), 0));
@@ -167,7 +171,8 @@ TEST(Map, MasterOnlyDispatches) {
   options.master_computes = false;
   with_pool(options, [](Pool& pool) {
     EXPECT_EQ(pool.processes(), world_size() - 1);
-    auto ranks = pool.map([](int) { return rankpool::current_process().rank; }, rankpool::range(0, 64), 1);
+    auto ranks =
+        pool.map([](int) { return rankpool::current_process().rank; }, rankpool::range(0, 64), 1);
     for (int r : ranks) EXPECT_NE(r, 0) << "the master computed although master_computes=false";
   });
 }
@@ -196,7 +201,8 @@ TEST(Map, FewerProcessesThanRanks) {
   options.processes = 1;
   with_pool(options, [](Pool& pool) {
     EXPECT_EQ(pool.processes(), 1);
-    auto ranks = pool.map([](int) { return rankpool::current_process().rank; }, rankpool::range(0, 20));
+    auto ranks =
+        pool.map([](int) { return rankpool::current_process().rank; }, rankpool::range(0, 20));
     for (int r : ranks) EXPECT_EQ(r, 0);
   });
 }

@@ -55,7 +55,8 @@ TEST(Types, RoundTripsAcrossRanks) {
     expect_round_trip<std::uint64_t>(pool, {0, 1, ~std::uint64_t{0}});
     expect_round_trip<double>(pool, {0.0, -1.5, 1e300});
     expect_round_trip<Colour>(pool, {Colour::red, Colour::blue});
-    expect_round_trip<std::string>(pool, {"", "a", std::string("with\0nul", 8), std::string(100000, 'x')});
+    expect_round_trip<std::string>(
+        pool, {"", "a", std::string("with\0nul", 8), std::string(100000, 'x')});
     expect_round_trip<std::vector<int>>(pool, {{}, {1}, {1, 2, 3}});
     expect_round_trip<std::array<short, 3>>(pool, {{1, 2, 3}, {-1, 0, 7}});
     expect_round_trip<std::pair<int, std::string>>(pool, {{1, "one"}, {2, "two"}});
@@ -90,8 +91,8 @@ TEST(Types, RoundTripsAcrossRanks) {
 }
 
 TEST(Types, CommandLineOptionsReachThePool) {
-  std::vector<std::string> storage{"prog", "--rankpool-processes", "1", "--rankpool-chunksize",
-                                   "3", "user-arg"};
+  std::vector<std::string> storage{
+      "prog", "--rankpool-processes", "1", "--rankpool-chunksize", "3", "user-arg"};
   std::vector<char*> argv;
   for (auto& s : storage) argv.push_back(s.data());
   int code = rankpool::detail::run_on(MPI_COMM_WORLD, static_cast<int>(argv.size()), argv.data(),

@@ -15,7 +15,9 @@ namespace {
 
 using namespace rankpool::detail;
 
-long triple(long x) { return 3 * x; }
+long triple(long x) {
+  return 3 * x;
+}
 
 TEST(CodeRef, RoundTripsFunctionAddresses) {
   CodeRef ref = code_ref_of(&triple);
@@ -32,7 +34,9 @@ TEST(CodeRef, UnknownModuleIsACommunicationError) {
   EXPECT_THROW(resolve_address(bogus), rankpool::CommunicationError);
 }
 
-TEST(CodeRef, FingerprintIsStable) { EXPECT_EQ(build_fingerprint(), build_fingerprint()); }
+TEST(CodeRef, FingerprintIsStable) {
+  EXPECT_EQ(build_fingerprint(), build_fingerprint());
+}
 
 TEST(Shippable, Classification) {
   auto captureless = [](int x) { return x; };
@@ -128,7 +132,9 @@ TEST(Executor, WrongCallableSizeIsRejected) {
 }
 
 int g_init_value = 0;
-void set_value(int v, const std::string& s) { g_init_value = v + static_cast<int>(s.size()); }
+void set_value(int v, const std::string& s) {
+  g_init_value = v + static_cast<int>(s.size());
+}
 
 TEST(ShippedCall, RunsWithItsArguments) {
   auto call = make_shipped_call(&set_value, 40, std::string("ab"));

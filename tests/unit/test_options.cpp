@@ -47,7 +47,8 @@ TEST(Options, EnvironmentOverridesCodeAndCommandLineOverridesBoth) {
   code.processes = 2;
   code.schedule = "static";
   code.chunksize = 10;
-  FakeEnv env{{{"RANKPOOL_PROCESSES", "3"}, {"RANKPOOL_SCHEDULE", "guided"},
+  FakeEnv env{{{"RANKPOOL_PROCESSES", "3"},
+               {"RANKPOOL_SCHEDULE", "guided"},
                {"RANKPOOL_MAXTASKSPERCHILD", "5"}}};
   auto r = resolve_options(code, 8, argv({}), env.lookup());
   EXPECT_EQ(r.processes, 3);

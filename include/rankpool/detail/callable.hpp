@@ -33,12 +33,12 @@ namespace rankpool::detail {
 
 template <class F>
 inline constexpr bool is_function_pointer_v =
-    std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>;
+    std::is_pointer_v<F>&& std::is_function_v<std::remove_pointer_t<F>>;
 
 /// Plain functions, captureless lambdas, and function objects whose state is trivially copyable.
 template <class F>
-inline constexpr bool is_shippable_v =
-    is_function_pointer_v<F> || (std::is_class_v<F> && std::is_trivially_copyable_v<F>);
+inline constexpr bool is_shippable_v = is_function_pointer_v<F> ||
+                                       (std::is_class_v<F> && std::is_trivially_copyable_v<F>);
 
 template <class F>
 constexpr void require_shippable() {
@@ -145,8 +145,8 @@ decltype(auto) invoke_item(F& f, const T& item) {
 }
 
 template <class F, class T, bool Star>
-using item_result_t = std::decay_t<decltype(invoke_item<F, T, Star>(std::declval<F&>(),
-                                                                     std::declval<const T&>()))>;
+using item_result_t =
+    std::decay_t<decltype(invoke_item<F, T, Star>(std::declval<F&>(), std::declval<const T&>()))>;
 
 /// Encodes items [first, first + count) of a random-access source as a chunk's input bytes.
 template <class T, class Get>

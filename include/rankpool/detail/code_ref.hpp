@@ -36,6 +36,7 @@ Fn* resolve_function(const CodeRef& ref) {
 std::uint64_t build_fingerprint();
 
 /// FNV-1a, used for module keys and fingerprints.
-std::uint64_t fnv1a(const void* data, std::size_t size, std::uint64_t seed = 1469598103934665603ull);
+std::uint64_t fnv1a(const void* data, std::size_t size,
+                    std::uint64_t seed = 1469598103934665603ull);
 
 }  // namespace rankpool::detail

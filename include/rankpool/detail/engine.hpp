@@ -38,8 +38,8 @@ class PayloadSource {
 /// A chunk ready to send: executor, encoded callable and input parts.
 struct OutgoingTask {
   CodeRef exec;
-  std::vector<ConstBytes> parts;        // input bytes, then the callable's bytes
-  std::uint64_t callable_size = 0;      // bytes of the last part
+  std::vector<ConstBytes> parts;           // input bytes, then the callable's bytes
+  std::uint64_t callable_size = 0;         // bytes of the last part
   std::shared_ptr<const void> keep_alive;  // keeps the parts' memory alive
 };
 

@@ -28,17 +28,18 @@ template <class Range, class = void>
 struct is_random_access_range : std::false_type {};
 template <class Range>
 struct is_random_access_range<
-    Range, std::enable_if_t<std::is_base_of_v<
-               std::random_access_iterator_tag,
-               typename std::iterator_traits<decltype(std::begin(
-                   std::declval<Range&>()))>::iterator_category>>> : std::true_type {};
+    Range, std::enable_if_t<std::is_base_of_v<std::random_access_iterator_tag,
+                                              typename std::iterator_traits<decltype(std::begin(
+                                                  std::declval<Range&>()))>::iterator_category>>>
+    : std::true_type {};
 
 template <class Range, class = void>
 struct has_contiguous_data : std::false_type {};
 template <class Range>
-struct has_contiguous_data<Range, std::enable_if_t<std::is_same_v<
-                                      std::decay_t<decltype(*std::data(std::declval<Range&>()))>,
-                                      range_value_t<Range>>>> : std::true_type {};
+struct has_contiguous_data<
+    Range, std::enable_if_t<std::is_same_v<
+               std::decay_t<decltype(*std::data(std::declval<Range&>()))>, range_value_t<Range>>>>
+    : std::true_type {};
 
 inline RemoteError to_remote_error(TaskFailure f) {
   return RemoteError(std::move(f.type_name), std::move(f.message), f.rank, std::move(f.host),
@@ -190,9 +191,9 @@ class MapJob : public JobBase,
       encode_inputs<T>([this](std::uint64_t i) -> decltype(auto) { return source_.get(i); },
                        c.begin, c.count, *bytes);
       out.parts.push_back({bytes->data(), bytes->size()});
-      out.keep_alive = std::make_shared<std::pair<std::shared_ptr<std::vector<char>>,
-                                                  std::shared_ptr<MapJob>>>(
-          bytes, this->shared_from_this());
+      out.keep_alive =
+          std::make_shared<std::pair<std::shared_ptr<std::vector<char>>, std::shared_ptr<MapJob>>>(
+              bytes, this->shared_from_this());
     }
     this->finish_task(out);
   }
@@ -275,9 +276,9 @@ class StreamJob : public StreamJobBase<item_result_t<F, range_value_t<Range>, St
     encode_inputs<T>([&](std::uint64_t i) -> const T& { return items[i - c.begin]; }, c.begin,
                      c.count, *bytes);
     out.parts.push_back({bytes->data(), bytes->size()});
-    out.keep_alive = std::make_shared<
-        std::pair<std::shared_ptr<std::vector<char>>, std::shared_ptr<StreamJob>>>(
-        bytes, this->shared_from_this());
+    out.keep_alive =
+        std::make_shared<std::pair<std::shared_ptr<std::vector<char>>, std::shared_ptr<StreamJob>>>(
+            bytes, this->shared_from_this());
     this->finish_task(out);
   }
   void receive(const Chunk& c, PayloadSource& payload) override {
@@ -308,8 +309,9 @@ class StreamJob : public StreamJobBase<item_result_t<F, range_value_t<Range>, St
         return has_outcome() || exhausted();
       };
       if (!engine_.wait_until(ready, deadline)) {
-        throw TimeoutError("rankpool: imap's next result was not ready in time; call next() "
-                           "again to keep waiting");
+        throw TimeoutError(
+            "rankpool: imap's next result was not ready in time; call next() "
+            "again to keep waiting");
       }
       if (!has_outcome()) return std::nullopt;  // exhausted
       Outcome o = pop_outcome();
@@ -362,9 +364,7 @@ class StreamJob : public StreamJobBase<item_result_t<F, range_value_t<Range>, St
       arrived_.push_back(std::move(o));
     }
   }
-  bool has_outcome() const {
-    return ordered_ ? ready_.count(next_begin_) > 0 : !arrived_.empty();
-  }
+  bool has_outcome() const { return ordered_ ? ready_.count(next_begin_) > 0 : !arrived_.empty(); }
   Outcome pop_outcome() {
     Outcome o;
     if (ordered_) {

@@ -69,7 +69,10 @@ class Transport {
 /// pauses, so an idle rank does not steal a core from a busy one.
 class Backoff {
  public:
-  void reset() { idle_since_ = {}; pause_us_ = 0; }
+  void reset() {
+    idle_since_ = {};
+    pause_us_ = 0;
+  }
   void pause();
 
  private:
