@@ -45,6 +45,25 @@ class CommunicationError : public Error {
   using Error::Error;
 };
 
+/// Misuse that Python reports with AssertionError: join() of a process never started, start()
+/// twice, releasing an RLock this process does not hold.
+class AssertionError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// Queue.get() found the queue empty (non-blocking, or after its timeout): Python's queue.Empty.
+class Empty : public Error {
+ public:
+  using Error::Error;
+};
+
+/// Queue.put() found the queue full (non-blocking, or after its timeout): Python's queue.Full.
+class Full : public Error {
+ public:
+  using Error::Error;
+};
+
 /// A task raised an exception on some rank. Carries the original exception's type name and
 /// message, the rank and host that ran it, and the index of the input that failed.
 class RemoteError : public Error {

@@ -14,6 +14,7 @@
 #include "rankpool/async_result.hpp"
 #include "rankpool/detail/engine.hpp"
 #include "rankpool/detail/jobs.hpp"
+#include "rankpool/detail/sync_service.hpp"
 #include "rankpool/error.hpp"
 #include "rankpool/imap.hpp"
 #include "rankpool/options.hpp"
@@ -44,8 +45,8 @@ class Pool {
   enum class State { running, closed, terminated };
 
   /// Built by rankpool::run() on the master.
-  Pool(detail::Transport& transport, const detail::ResolvedOptions& options,
-       const detail::ShippedCall& initializer);
+  Pool(detail::Transport& transport, detail::Transport& channel,
+       const detail::ResolvedOptions& options, const detail::ShippedCall& initializer);
   ~Pool();
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
@@ -54,6 +55,8 @@ class Pool {
   int processes() const { return engine_.processes(); }
   State state() const { return state_; }
   const detail::ResolvedOptions& options() const { return options_; }
+  /// The state behind Lock, Queue, ... (see sync.hpp).
+  detail::SyncService& sync_service() { return service_; }
 
   // ---- map family -------------------------------------------------------------------------
 
@@ -118,7 +121,7 @@ class Pool {
     auto state = make_state<R>(std::move(callback), std::move(error_callback));
     auto job = std::make_shared<detail::MapJob<F, Source, true, R>>(
         f, Source(Tuple(std::move(args))), state,
-        +[](std::vector<R>&& v) { return std::move(v.front()); });
+        +[](std::vector<R>&& v) -> R { return std::move(v.front()); });
     engine_.submit(job, 1, 1, detail::Policy::dynamic);
     return AsyncResult<R>(state);
   }
@@ -225,6 +228,7 @@ class Pool {
   }
 
   detail::ResolvedOptions options_;
+  detail::SyncService service_;
   detail::Engine engine_;
   State state_ = State::running;
 };

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "rankpool/detail/sync_service.hpp"
 #include "rankpool/error.hpp"
 
 namespace rankpool::detail {
@@ -158,7 +159,7 @@ void Engine::finish_if_complete(JobId id) {
 }
 
 bool Engine::poll() {
-  bool did = false;
+  bool did = service_ != nullptr && service_->poll();
   transport_.progress();
   int source = 0;
   Header h;
@@ -187,6 +188,9 @@ bool Engine::wait_until(const std::function<bool()>& done,
 }
 
 void Engine::terminate() {
+  // Tasks blocked on a Lock, Queue, ... would never finish: fail their waits so they end.
+  if (service_)
+    service_->fail_waiters("rankpool: the pool was terminated while this operation waited");
   std::vector<JobId> ids;
   for (auto& [id, job] : jobs_) ids.push_back(id);
   for (JobId id : ids) {

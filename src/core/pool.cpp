@@ -2,20 +2,30 @@
 
 namespace rankpool {
 
-Pool::Pool(detail::Transport& transport, const detail::ResolvedOptions& options,
-           const detail::ShippedCall& initializer)
+Pool::Pool(detail::Transport& transport, detail::Transport& channel,
+           const detail::ResolvedOptions& options, const detail::ShippedCall& initializer)
     : options_(options),
+      service_(channel),
       engine_(transport,
               detail::EngineConfig{options.processes, options.master_computes, options.window}) {
+  engine_.set_service(&service_);
+  auto& sync = detail::sync_context();
+  sync.service = &service_;
+  sync.master_progress = [this] { return engine_.poll(); };
   engine_.send_init(initializer, options.maxtasksperchild);
 }
 
 Pool::~Pool() {
   try {
     if (engine_.has_jobs()) engine_.terminate();
+    service_.fail_waiters("rankpool: the run ended while this operation waited");
+    service_.poll();
   } catch (...) {
     // Nothing sensible to do in a destructor; run() reports the error that got us here.
   }
+  auto& sync = detail::sync_context();
+  sync.service = nullptr;
+  sync.master_progress = nullptr;
 }
 
 void Pool::require_running(const char* what) const {

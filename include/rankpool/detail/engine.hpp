@@ -20,6 +20,8 @@
 
 namespace rankpool::detail {
 
+class SyncService;
+
 /// Where a job reads a result's payload from.
 class PayloadSource {
  public:
@@ -82,6 +84,9 @@ class Engine {
   Scheduler& scheduler() { return scheduler_; }
   Transport& transport() { return transport_; }
 
+  /// The synchronisation service progresses with the engine (see sync_service.hpp).
+  void set_service(class SyncService* service) { service_ = service; }
+
   JobId submit(std::shared_ptr<JobBase> job, std::uint64_t items, std::uint64_t chunksize,
                Policy policy);
   JobId submit_stream(std::shared_ptr<JobBase> job, std::uint64_t chunksize);
@@ -124,6 +129,7 @@ class Engine {
   std::uint64_t local_tasks_ = 0;
   std::uint64_t maxtasksperchild_ = 0;
   ShippedCall initializer_;
+  SyncService* service_ = nullptr;
 };
 
 }  // namespace rankpool::detail

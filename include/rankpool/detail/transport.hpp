@@ -65,8 +65,8 @@ class Transport {
   std::vector<Pending> pending_;
 };
 
-/// Waits politely: spins briefly (low latency when the answer is near), then sleeps with growing
-/// pauses, so an idle rank does not steal a core from a busy one.
+/// Waits politely: spins for 1 ms (low latency when the answer is near), then sleeps with pauses
+/// growing to 1 ms, so an idle rank does not steal a core from a busy one for long.
 class Backoff {
  public:
   void reset() {
