@@ -5,11 +5,19 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <chrono>
 #include <functional>
 
 #include "rankpool/rankpool.hpp"
 
 namespace rankpool::testing {
+
+/// Busy-waits (does not sleep), so a task costs CPU time like real work.
+inline void spin_for_ms(int ms) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
 
 inline int world_size() {
   int size = 1;

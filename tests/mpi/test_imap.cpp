@@ -122,9 +122,7 @@ TEST(IMap, NextWithTimeout) {
   with_pool([](Pool& pool) {
     auto it = pool.imap(
         [](int x) {
-          auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(400);
-          while (std::chrono::steady_clock::now() < until) {
-          }
+          rankpool::testing::spin_for_ms(400);
           return x;
         },
         rankpool::range(0, 1));

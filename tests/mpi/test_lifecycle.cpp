@@ -10,13 +10,8 @@ namespace {
 
 using rankpool::Pool;
 using rankpool::PoolOptions;
+using rankpool::testing::spin_for_ms;
 using rankpool::testing::with_pool;
-
-void spin_for_ms(int ms) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (std::chrono::steady_clock::now() < until) {
-  }
-}
 
 TEST(Lifecycle, CloseThenJoinCompletesOutstandingWork) {
   with_pool([](Pool& pool) {
