@@ -1,6 +1,6 @@
 // rankpool-baseline-scatter-gather: the hand-written MPI_Scatterv / compute / MPI_Gatherv program
 // for map(x*x) over n 64-bit integers, on its own (rankpool-bench-map runs it side by side with
-// rankpool). Usage: mpirun -n P rankpool-baseline-scatter-gather [n]
+// rankpool). Usage: mpirun -n P rankpool-baseline-scatter-gather [n], or --version.
 
 #include <mpi.h>
 
@@ -8,8 +8,11 @@
 #include <cstdlib>
 
 #include "scatter_gather.hpp"
+#include "version_flag.hpp"
 
 int main(int argc, char** argv) {
+  if (rankpool_apps::print_version_if_asked(argc, argv, "rankpool-baseline-scatter-gather"))
+    return 0;
   MPI_Init(&argc, &argv);
   std::int64_t n = argc > 1 ? std::atoll(argv[1]) : 10000000;
   int rank = 0;

@@ -5,6 +5,7 @@
 // the ratio of medians (rankpool / baseline).
 //
 //   mpirun -n 2 rankpool-bench-map [--n 10000000] [--reps 7] [--chunksize C] [--json FILE]
+//   rankpool-bench-map --version
 
 #include <mpi.h>
 #include <CLI/CLI.hpp>
@@ -17,6 +18,7 @@
 
 #include "../baselines/scatter_gather.hpp"
 #include "rankpool/rankpool.hpp"
+#include "version_flag.hpp"
 
 namespace {
 
@@ -36,6 +38,7 @@ Stats stats(std::vector<double> t) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (rankpool_apps::print_version_if_asked(argc, argv, "rankpool-bench-map")) return 0;
   MPI_Init(&argc, &argv);
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -50,7 +53,6 @@ int main(int argc, char** argv) {
   app.add_option("--reps", reps, "timed repetitions of each")->check(CLI::PositiveNumber);
   app.add_option("--chunksize", chunksize, "rankpool chunksize (default: Python's)");
   app.add_option("--json", json, "also write the numbers as JSON here");
-  app.set_version_flag("--version", rankpool::version_string);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -5,6 +5,7 @@
 // is (time per operation) / (MPI ping-pong round trip of an 8-byte message).
 //
 //   mpirun -n 2 rankpool-bench-sync [--n 20000] [--json FILE]
+//   rankpool-bench-sync --version
 
 #include <mpi.h>
 #include <CLI/CLI.hpp>
@@ -15,6 +16,7 @@
 #include <tuple>
 
 #include "rankpool/rankpool.hpp"
+#include "version_flag.hpp"
 
 namespace {
 
@@ -56,6 +58,7 @@ std::tuple<double, double> hammer(rankpool::Lock lock, rankpool::Queue<long> que
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (rankpool_apps::print_version_if_asked(argc, argv, "rankpool-bench-sync")) return 0;
   MPI_Init(&argc, &argv);
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -65,7 +68,6 @@ int main(int argc, char** argv) {
   std::string json;
   app.add_option("--n", n, "operations of each kind")->check(CLI::PositiveNumber);
   app.add_option("--json", json, "also write the numbers as JSON here");
-  app.set_version_flag("--version", rankpool::version_string);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

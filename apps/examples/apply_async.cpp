@@ -19,6 +19,7 @@
 
 #include "print_list.hpp"
 #include "rankpool/rankpool.hpp"
+#include "version_flag.hpp"
 
 long squares(long l) {
   return l * l;
@@ -34,6 +35,7 @@ long fun4(long l) {
 }
 
 int main(int argc, char** argv) {
+  if (rankpool_apps::print_version_if_asked(argc, argv, "rankpool-example-apply_async")) return 0;
   return rankpool::run(argc, argv, [](rankpool::Pool& pool) {
     auto start = std::chrono::steady_clock::now();
     // Submit the four tasks without waiting: they run on whichever processes are free.

@@ -12,12 +12,14 @@
 
 #include "print_list.hpp"
 #include "rankpool/rankpool.hpp"
+#include "version_flag.hpp"
 
 long cube(long n) {
   return n * n * n;
 }
 
 int main(int argc, char** argv) {
+  if (rankpool_apps::print_version_if_asked(argc, argv, "rankpool-example-cube")) return 0;
   return rankpool::run(argc, argv, [](rankpool::Pool& pool) {
     std::vector<long> output = pool.map(cube, std::vector<long>{10, 11, 12, 5, 4, 3});
     py::print(output);

@@ -18,6 +18,7 @@
 
 #include "print_list.hpp"
 #include "rankpool/rankpool.hpp"
+#include "version_flag.hpp"
 
 namespace {
 
@@ -253,5 +254,6 @@ int tour(rankpool::Pool& pool) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (rankpool_apps::print_version_if_asked(argc, argv, "rankpool-demo")) return 0;
   return rankpool::run(argc, argv, tour);
 }

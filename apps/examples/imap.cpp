@@ -20,6 +20,7 @@
 
 #include "print_list.hpp"
 #include "rankpool/rankpool.hpp"
+#include "version_flag.hpp"
 
 long cube(long n) {
   return n * n * n;
@@ -29,6 +30,7 @@ long square(long n) {
 }
 
 int main(int argc, char** argv) {
+  if (rankpool_apps::print_version_if_asked(argc, argv, "rankpool-example-imap")) return 0;
   return rankpool::run(argc, argv, [](rankpool::Pool& pool) {
     for (long result : pool.imap(cube, std::vector<long>{10, 11, 12, 5, 4, 3})) {
       py::print(result);

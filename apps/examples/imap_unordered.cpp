@@ -19,6 +19,7 @@
 
 #include "print_list.hpp"
 #include "rankpool/rankpool.hpp"
+#include "version_flag.hpp"
 
 long cube(long n) {
   auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(n);
@@ -28,6 +29,8 @@ long cube(long n) {
 }
 
 int main(int argc, char** argv) {
+  if (rankpool_apps::print_version_if_asked(argc, argv, "rankpool-example-imap_unordered"))
+    return 0;
   return rankpool::run(argc, argv, [](rankpool::Pool& pool) {
     std::vector<long> results;
     for (long result : pool.imap_unordered(cube, std::vector<long>{10, 11, 12, 5, 4, 3})) {

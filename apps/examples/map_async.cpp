@@ -35,6 +35,7 @@
 
 #include "print_list.hpp"
 #include "rankpool/rankpool.hpp"
+#include "version_flag.hpp"
 
 long square(long x) {
   return x * x;
@@ -44,6 +45,7 @@ long cube(long x) {
 }
 
 int main(int argc, char** argv) {
+  if (rankpool_apps::print_version_if_asked(argc, argv, "rankpool-example-map_async")) return 0;
   return rankpool::run(argc, argv, [](rankpool::Pool& pool) {
     auto start = std::chrono::steady_clock::now();
     const std::vector<long> numbers1{11, 22, 33, 44};

@@ -16,6 +16,7 @@
 
 #include "print_list.hpp"
 #include "rankpool/rankpool.hpp"
+#include "version_flag.hpp"
 
 // Function to be executed by the worker processes.
 int worker(int task) {
@@ -24,6 +25,7 @@ int worker(int task) {
 }
 
 int main(int argc, char** argv) {
+  if (rankpool_apps::print_version_if_asked(argc, argv, "rankpool-example-results")) return 0;
   return rankpool::run(argc, argv, [](rankpool::Pool& pool) {
     // List of tasks to be executed in parallel.
     std::vector<int> tasks{2, 4, 6, 8, 10};

@@ -14,12 +14,14 @@
 
 #include "print_list.hpp"
 #include "rankpool/rankpool.hpp"
+#include "version_flag.hpp"
 
 int square(int x) {
   return x * x;
 }
 
 int main(int argc, char** argv) {
+  if (rankpool_apps::print_version_if_asked(argc, argv, "rankpool-example-square")) return 0;
   return rankpool::run(argc, argv, [](rankpool::Pool& pool) {
     std::vector<int> results = pool.map(square, std::vector<int>{1, 2, 3, 4, 5});
     py::print(results);

@@ -14,6 +14,7 @@
 
 #include "print_list.hpp"
 #include "rankpool/rankpool.hpp"
+#include "version_flag.hpp"
 
 long power(long base, long exponent) {
   long result = 1;
@@ -22,6 +23,7 @@ long power(long base, long exponent) {
 }
 
 int main(int argc, char** argv) {
+  if (rankpool_apps::print_version_if_asked(argc, argv, "rankpool-example-starmap")) return 0;
   return rankpool::run(argc, argv, [](rankpool::Pool& pool) {
     std::vector<std::tuple<long, long>> items{{11, 2}, {12, 3}, {10, 4}, {13, 5}};
     py::print(pool.starmap(power, items));

@@ -23,6 +23,7 @@
 
 #include "print_list.hpp"
 #include "rankpool/rankpool.hpp"
+#include "version_flag.hpp"
 
 std::vector<std::string> worker(int num) {
   std::vector<std::string> lines;
@@ -36,6 +37,7 @@ std::vector<std::string> worker(int num) {
 }
 
 int main(int argc, char** argv) {
+  if (rankpool_apps::print_version_if_asked(argc, argv, "rankpool-example-worker")) return 0;
   return rankpool::run(argc, argv, [](rankpool::Pool& pool) {
     auto results = pool.map(worker, rankpool::range(4));
     for (const auto& lines : results) {
