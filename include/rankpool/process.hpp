@@ -27,7 +27,8 @@ class Process {
     detail::require_shippable<F>();
     using Args = std::tuple<std::decay_t<A>...>;
     // The shipped callable: the target, then where it ran. Trivially copyable when F is.
-    auto run_target = [target](const std::decay_t<A>&... a) -> Where {
+    // A plain function is captured as its CodeRef (detail::portable), never as an address.
+    auto run_target = [target = detail::portable(target)](const std::decay_t<A>&... a) -> Where {
       target(a...);
       return {current_process().rank, current_process().host};
     };

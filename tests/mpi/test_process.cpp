@@ -33,6 +33,27 @@ TEST(Process, StartJoinExitcode) {
   });
 }
 
+void put_square(rankpool::Queue<int> q, int x) {
+  q.put(x * x);
+}
+
+TEST(Process, PlainFunctionTargetOnEveryRank) {
+  // A plain function travels as an offset in the binary, not as an address.
+  rankpool::PoolOptions o;
+  o.master_computes = world_size() == 1;
+  with_pool(o, [](Pool& pool) {
+    rankpool::Queue<int> out(pool);
+    std::vector<Process> ps;
+    for (int i = 1; i <= 4; ++i) ps.emplace_back(pool, put_square, out, i);
+    for (auto& p : ps) p.start();
+    for (auto& p : ps) p.join();
+    int sum = 0;
+    for (int i = 0; i < 4; ++i) sum += out.get();
+    EXPECT_EQ(sum, 1 + 4 + 9 + 16);
+    for (auto& p : ps) EXPECT_EQ(p.exitcode(), 0) << p.error();
+  });
+}
+
 TEST(Process, ExceptionGivesNonZeroExitcodeAndKeepsTheMessage) {
   with_pool([](Pool& pool) {
     Process p(

@@ -63,6 +63,34 @@ void encode_callable(const F& f, std::vector<char>& out) {
   }
 }
 
+/// A plain function as a value that can be captured by a shipped lambda: it holds the function's
+/// CodeRef, not its address (an address means nothing in another rank's process).
+template <class Fn>
+class PortableFunction;
+template <class R, class... P>
+class PortableFunction<R (*)(P...)> {
+ public:
+  explicit PortableFunction(R (*f)(P...)) : ref_(code_ref_of(f)) {}
+  template <class... A>
+  R operator()(A&&... args) const {
+    return resolve_function<R(P...)>(ref_)(std::forward<A>(args)...);
+  }
+
+ private:
+  CodeRef ref_;
+};
+
+/// `f` in a form that may be captured by value in a shipped lambda.
+template <class F>
+auto portable(F f) {
+  require_shippable<F>();
+  if constexpr (is_function_pointer_v<F>) {
+    return PortableFunction<F>(f);
+  } else {
+    return f;
+  }
+}
+
 /// The callable rebuilt from its bytes (see encode_callable).
 template <class F>
 class DecodedCallable {
