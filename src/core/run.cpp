@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "rankpool/detail/code_ref.hpp"
+#include "rankpool/detail/sync_service.hpp"
 #include "rankpool/detail/worker.hpp"
 #include "rankpool/version.hpp"
 
@@ -46,11 +47,11 @@ int check_same_build(Transport& transport) {
   return 0;
 }
 
-int master(Transport& transport, const ResolvedOptions& resolved, const PoolOptions& options,
-           const MainFn& fn) {
+int master(Transport& transport, Transport& channel, const ResolvedOptions& resolved,
+           const PoolOptions& options, const MainFn& fn) {
   int code = 0;
   try {
-    Pool pool(transport, resolved, options.init);
+    Pool pool(transport, channel, resolved, options.init);
     code = fn(pool);
   } catch (...) {
     std::string type, message;
@@ -98,7 +99,14 @@ int run_on(MPI_Comm comm, int argc, char** argv, const PoolOptions& options, con
     }
     return 0;
   }
-  if (transport.rank() == 0) return master(transport, resolved, options, fn);
+  // The synchronisation service's channel (Lock, Queue, ...): its own communicator, so that a
+  // task waiting for a reply never picks up a task message.
+  Transport channel(transport.comm());
+  struct ChannelScope {
+    explicit ChannelScope(Transport* c) { sync_context().channel = c; }
+    ~ChannelScope() { sync_context() = SyncContext{}; }
+  } channel_scope(&channel);
+  if (transport.rank() == 0) return master(transport, channel, resolved, options, fn);
   return serve(transport);
 }
 
