@@ -11,6 +11,7 @@
 
 #include "rankpool/detail/callable.hpp"
 #include "rankpool/detail/scheduler.hpp"
+#include "rankpool/detail/topology.hpp"
 
 namespace rankpool {
 
@@ -29,6 +30,17 @@ struct PoolOptions {
   bool master_computes = true;
   /// Chunks in flight per worker, so a worker never waits on the master.
   int window = 2;
+  /// Where each rank runs (README, "Placement (hwloc)"): "core" (default: one core each,
+  /// compact), "socket", "numa", "l3" (spread over those, then cores), "hwthread" or "none". A
+  /// launcher's binding is kept; a node with more ranks than places binds nobody (and warns).
+  std::string bind = "core";
+  /// Cores each rank gets, inside one package and NUMA node; tasks read it from
+  /// current_process().threads_per_worker.
+  int threads_per_worker = 1;
+  /// Rank 0 prints every rank's placement, one line per rank in rank order (stderr).
+  bool report_binding = false;
+  /// Rank 0 writes every rank's placement as JSON to this file ("" = none).
+  std::string binding_json;
 
   /// Run f(args...) once on every process before its first task (and again after every
   /// maxtasksperchild tasks). Same shipping rules as tasks.
@@ -50,6 +62,10 @@ struct ResolvedOptions {
   std::uint64_t maxtasksperchild = 0;
   bool master_computes = true;
   int window = 2;
+  BindPolicy bind = BindPolicy::core;
+  int threads_per_worker = 1;
+  bool report_binding = false;
+  std::string binding_json;
   bool print_help = false;
   bool print_version = false;
 };

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "rankpool/detail/callable.hpp"
+#include "rankpool/detail/topology.hpp"
 #include "rankpool/detail/worker.hpp"
 #include "rankpool/error.hpp"
 #include "rankpool/process_info.hpp"
@@ -14,7 +15,11 @@ namespace rankpool {
 
 namespace {
 ProcessInfo& process_info() {
-  static ProcessInfo info{0, "", "MainProcess"};
+  static ProcessInfo info = [] {
+    ProcessInfo i;
+    i.name = "MainProcess";
+    return i;
+  }();
   return info;
 }
 }  // namespace
@@ -30,6 +35,21 @@ void set_current_process(int rank, const std::string& host) {
   info.rank = rank;
   info.host = host;
   info.name = rank == 0 ? "MainProcess" : "Worker-" + std::to_string(rank);
+}
+
+void set_current_placement(const Placement& placement, int threads_per_worker) {
+  auto& info = process_info();
+  info.package = placement.packages.size() == 1 ? placement.packages[0] : -1;
+  info.numa = placement.numa_nodes.size() == 1 ? placement.numa_nodes[0] : -1;
+  info.cores = placement.cores;
+  info.pus = placement.pus;
+  info.binding = placement.binding;
+  info.threads_per_worker = threads_per_worker;
+}
+
+void clear_current_placement() {
+  set_current_placement(Placement{}, 1);
+  process_info().binding.clear();
 }
 
 namespace {

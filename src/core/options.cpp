@@ -35,6 +35,7 @@ struct Knob {
   const char* env;
   const char* help;
   std::function<void(PoolOptions&, const std::string&, const std::string&)> apply;
+  bool is_flag = false;  // on the command line a flag without value (applied as "1")
 };
 
 const std::vector<Knob>& knobs() {
@@ -73,6 +74,26 @@ const std::vector<Knob>& knobs() {
            throw ValueError("rankpool: " + what + " must be 1..1024 (got " + v + ")");
          o.window = static_cast<int>(n);
        }},
+      {"--rankpool-bind", "RANKPOOL_BIND",
+       "where ranks run: core, socket, numa, l3, hwthread or none (default: core)",
+       [](PoolOptions& o, const std::string& v, const std::string&) { o.bind = v; }},
+      {"--rankpool-threads-per-worker", "RANKPOOL_THREADS_PER_WORKER",
+       "cores per rank, inside one package and NUMA node (default: 1)",
+       [](PoolOptions& o, const std::string& v, const std::string& what) {
+         auto n = parse_integer(v, what);
+         if (n < 1 || n > 65536)
+           throw ValueError("rankpool: " + what + " must be 1..65536 (got " + v + ")");
+         o.threads_per_worker = static_cast<int>(n);
+       }},
+      {"--rankpool-report-binding", "RANKPOOL_REPORT_BINDING",
+       "rank 0 prints where every rank runs (stderr)",
+       [](PoolOptions& o, const std::string& v, const std::string& what) {
+         o.report_binding = parse_bool(v, what);
+       },
+       true},
+      {"--rankpool-binding-json", "RANKPOOL_BINDING_JSON",
+       "rank 0 writes where every rank runs to this JSON file",
+       [](PoolOptions& o, const std::string& v, const std::string&) { o.binding_json = v; }},
   };
   return list;
 }
@@ -82,7 +103,8 @@ const std::vector<Knob>& knobs() {
 std::string options_help() {
   std::string text = "rankpool options (command line, or environment variable):\n";
   for (const auto& k : knobs()) {
-    text += "  " + std::string(k.flag) + " VALUE  (" + k.env + ")  " + k.help + "\n";
+    text += "  " + std::string(k.flag) + (k.is_flag ? "  (" : " VALUE  (") + k.env + ")  " +
+            k.help + "\n";
   }
   text += "  --rankpool-help     this help\n  --rankpool-version  print rankpool's version\n";
   return text;
@@ -102,6 +124,11 @@ ResolvedOptions resolve_options(const PoolOptions& code, int ranks,
   app.set_help_flag();
   std::vector<std::optional<std::string>> values(knobs().size());
   for (std::size_t i = 0; i < knobs().size(); ++i) {
+    if (knobs()[i].is_flag) {
+      app.add_flag_function(
+          knobs()[i].flag, [&values, i](std::int64_t) { values[i] = "1"; }, knobs()[i].help);
+      continue;
+    }
     app.add_option_function<std::string>(
         knobs()[i].flag, [&values, i](const std::string& v) { values[i] = v; }, knobs()[i].help);
   }
@@ -124,6 +151,14 @@ ResolvedOptions resolve_options(const PoolOptions& code, int ranks,
   r.policy = parse_policy(o.schedule);
   r.maxtasksperchild = o.maxtasksperchild;
   r.window = o.window;
+  r.bind = parse_bind_policy(o.bind);
+  r.threads_per_worker = o.threads_per_worker;
+  if (r.threads_per_worker < 1) {
+    throw ValueError("rankpool: threads_per_worker must be at least 1 (got " +
+                     std::to_string(r.threads_per_worker) + ")");
+  }
+  r.report_binding = o.report_binding;
+  r.binding_json = o.binding_json;
   if (r.window < 1)
     throw ValueError("rankpool: window must be >= 1 (got " + std::to_string(r.window) + ")");
   if (o.chunksize) {

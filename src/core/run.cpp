@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "rankpool/detail/binding.hpp"
 #include "rankpool/detail/code_ref.hpp"
 #include "rankpool/detail/sync_service.hpp"
 #include "rankpool/detail/worker.hpp"
@@ -99,6 +100,15 @@ int run_on(MPI_Comm comm, int argc, char** argv, const PoolOptions& options, con
     }
     return 0;
   }
+  // Where this rank runs (hwloc, README "Placement"): placed on every rank, a bad request ends
+  // every rank like a bad option; the thread's binding is given back when run() returns.
+  RankBinding binding(transport, resolved);
+  std::string bind_error = first_message(transport, binding.error());
+  if (!bind_error.empty()) {
+    if (transport.rank() == 0) std::fprintf(stderr, "%s\n", bind_error.c_str());
+    return exit_bad_options;
+  }
+  binding.apply(transport, resolved);
   // The synchronisation service's channel (Lock, Queue, ...): its own communicator, so that a
   // task waiting for a reply never picks up a task message.
   Transport channel(transport.comm());

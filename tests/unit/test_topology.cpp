@@ -1,14 +1,18 @@
-// place() on hwloc synthetic topologies (PU OS indexes 0, 1, ... in order). No MPI, no binding.
+// place() on hwloc synthetic topologies (PU OS indexes 0, 1, ... in order), the binding options,
+// and the report line. No MPI, no binding.
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "rankpool/detail/binding.hpp"
 #include "rankpool/detail/topology.hpp"
 #include "rankpool/error.hpp"
+#include "rankpool/options.hpp"
 
 namespace {
 
@@ -294,6 +298,10 @@ TEST(Topology, DescribeNamesPackagesNumaNodesAndCores) {
   EXPECT_EQ(p.cores, (std::vector<int>{15, 16, 32}));
   EXPECT_EQ(p.packages, (std::vector<int>{0, 1}));
   EXPECT_EQ(p.numa_nodes, (std::vector<int>{0, 1, 2}));
+  std::string line = rankpool::detail::binding_line(3, "node7", p, BindPolicy::core);
+  EXPECT_EQ(line,
+            "rankpool: binding: rank 3 host node7 package 0-1 numa 0-2 cores 15-16,32 pus "
+            "30-32,64 (bound by the launcher)");
 }
 
 TEST(Topology, ThisNodeCanBePlaced) {
@@ -305,6 +313,71 @@ TEST(Topology, ThisNodeCanBePlaced) {
   EXPECT_EQ(p.binding, "rankpool");
   EXPECT_TRUE(std::includes(allowed.begin(), allowed.end(), p.pus.begin(), p.pus.end()));
   EXPECT_EQ(p.cores.size(), 1u);
+}
+
+// ---- the options ----------------------------------------------------------------------------
+
+rankpool::detail::ResolvedOptions resolve(const std::vector<std::string>& args,
+                                          const std::map<std::string, std::string>& env = {},
+                                          const rankpool::PoolOptions& code = {}) {
+  std::vector<std::string> argv{"prog"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return rankpool::detail::resolve_options(code, 4, argv, [&env](const char* name) {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  });
+}
+
+TEST(BindingOptions, DefaultsEnvironmentAndCommandLine) {
+  auto d = resolve({});
+  EXPECT_EQ(d.bind, BindPolicy::core);
+  EXPECT_EQ(d.threads_per_worker, 1);
+  EXPECT_FALSE(d.report_binding);
+  EXPECT_EQ(d.binding_json, "");
+
+  std::map<std::string, std::string> env{{"RANKPOOL_BIND", "socket"},
+                                         {"RANKPOOL_THREADS_PER_WORKER", "2"},
+                                         {"RANKPOOL_REPORT_BINDING", "1"},
+                                         {"RANKPOOL_BINDING_JSON", "b.json"}};
+  auto e = resolve({}, env);
+  EXPECT_EQ(e.bind, BindPolicy::socket);
+  EXPECT_EQ(e.threads_per_worker, 2);
+  EXPECT_TRUE(e.report_binding);
+  EXPECT_EQ(e.binding_json, "b.json");
+
+  rankpool::PoolOptions code;
+  code.bind = "none";
+  EXPECT_EQ(resolve({}, {}, code).bind, BindPolicy::none);
+  auto c = resolve({"--rankpool-report-binding", "--rankpool-bind", "l3", "input.txt",
+                    "--rankpool-threads-per-worker", "4", "--rankpool-binding-json", "c.json"},
+                   {{"RANKPOOL_BIND", "socket"}}, code);
+  EXPECT_EQ(c.bind, BindPolicy::l3);
+  EXPECT_EQ(c.threads_per_worker, 4);
+  EXPECT_TRUE(c.report_binding);
+  EXPECT_EQ(c.binding_json, "c.json");
+}
+
+TEST(BindingOptions, BadValuesAreRejected) {
+  try {
+    resolve({"--rankpool-bind", "sockets"});
+    FAIL() << "unknown policy accepted";
+  } catch (const ValueError& e) {
+    EXPECT_TRUE(contains(e.what(), "'sockets'")) << e.what();
+  }
+  EXPECT_THROW(resolve({"--rankpool-threads-per-worker", "0"}), ValueError);
+  EXPECT_THROW(resolve({}, {{"RANKPOOL_THREADS_PER_WORKER", "two"}}), ValueError);
+  EXPECT_THROW(resolve({}, {{"RANKPOOL_REPORT_BINDING", "maybe"}}), ValueError);
+  rankpool::PoolOptions code;
+  code.threads_per_worker = 0;
+  EXPECT_THROW(resolve({}, {}, code), ValueError);
+}
+
+TEST(BindingOptions, HelpListsThem) {
+  std::string help = rankpool::detail::options_help();
+  EXPECT_TRUE(contains(help, "--rankpool-bind VALUE  (RANKPOOL_BIND)")) << help;
+  EXPECT_TRUE(contains(help, "--rankpool-threads-per-worker VALUE")) << help;
+  EXPECT_TRUE(contains(help, "--rankpool-report-binding  (RANKPOOL_REPORT_BINDING)")) << help;
+  EXPECT_TRUE(contains(help, "--rankpool-binding-json VALUE")) << help;
 }
 
 }  // namespace

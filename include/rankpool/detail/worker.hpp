@@ -11,4 +11,10 @@ int serve(Transport& transport);
 /// Records who runs here (for current_process()).
 void set_current_process(int rank, const std::string& host);
 
+struct Placement;
+/// Records where this process runs (current_process()'s package, numa, cores, ...).
+void set_current_placement(const Placement& placement, int threads_per_worker);
+/// Forgets it (when run() returns and the binding is given back).
+void clear_current_placement();
+
 }  // namespace rankpool::detail
