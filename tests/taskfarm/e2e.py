@@ -1,0 +1,387 @@
+#!/usr/bin/env python3
+"""End-to-end tests of rankpool-run under mpirun (label "taskfarm").
+
+Usage: e2e.py --app PATH --mpiexec PATH CASE
+Cases: resume_kill9, sigterm_drain, retries_timeouts, halt, bad_input, many.
+Each case works in a fresh temporary directory and exits non-zero with a message on failure.
+The journal is parsed here independently of the C++ reader (format: rankpool/detail/journal.hpp).
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+ARGS = None
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_rmaps_base_oversubscribe="1")
+
+
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def cmd(*args, ranks=2):
+    return [ARGS.mpiexec, "-n", str(ranks), "--oversubscribe", ARGS.app] + [str(a) for a in args]
+
+
+def run(*args, ranks=2, timeout=120):
+    p = subprocess.run(cmd(*args, ranks=ranks), env=ENV, capture_output=True, text=True,
+                       timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def start(*args, ranks=2):
+    return subprocess.Popen(cmd(*args, ranks=ranks), env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def read_journal(path):
+    """Returns (owner, [record dicts]); stops at a torn or corrupt tail, like the C++ reader."""
+    data = open(path, "rb").read()
+    pos, owner, records = 0, None, []
+    while pos + 12 <= len(data):
+        magic, length, crc = data[pos:pos + 4], *struct.unpack("<II", data[pos + 4:pos + 12])
+        if magic != b"RPJ1" or pos + 12 + length > len(data):
+            break
+        payload = data[pos + 12:pos + 12 + length]
+        if zlib.crc32(payload) != crc:
+            break
+        if owner is None:
+            check(payload.startswith(b"rankpool-journal 1\n"), "journal header missing")
+            owner = payload.decode()
+        else:
+            records.append(json.loads(payload))
+        pos += 12 + length
+    return owner, records
+
+
+def journal_count(path):
+    try:
+        return len(read_journal(path)[1])
+    except (OSError, SystemExit):
+        return 0
+
+
+def rank_pids(mpirun_pid):
+    """{rank: pid} of the ranks mpirun started (read from their environment)."""
+    ranks = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid != mpirun_pid:
+                continue
+            env = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        for e in env:
+            if e.startswith(b"OMPI_COMM_WORLD_RANK="):
+                ranks[int(e.split(b"=")[1])] = int(pid)
+    return ranks
+
+
+def wait_for(pred, what, limit=60):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.02)
+    fail("timed out waiting for " + what)
+
+
+def lines(path):
+    try:
+        return open(path).read().split()
+    except OSError:
+        return []
+
+
+# ---- cases --------------------------------------------------------------------------------------
+
+def case_resume_kill9(d):
+    n = 60
+    evidence = os.path.join(d, "evidence")
+    tasks = os.path.join(d, "tasks.txt")
+    with open(tasks, "w") as f:
+        for i in range(n):
+            f.write(f"echo t{i} >> {evidence}; sleep 0.05\n")
+    journal = tasks + ".journal"
+    for kill_at in (5, 20, 40):
+        p = start(tasks)
+        wait_for(lambda: journal_count(journal) >= kill_at or p.poll() is not None,
+                 f"{kill_at} journal records")
+        # The whole job: mpirun and every rank (Open MPI puts ranks in process groups of their own).
+        ranks = rank_pids(p.pid)
+        os.killpg(p.pid, signal.SIGKILL)
+        for pid in ranks.values():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        p.wait()
+        got = journal_count(journal)
+        check(got < n, f"the run finished before the kill at {kill_at} ({got} records)")
+    rc, out, err = run(tasks)
+    check(rc == 0, f"resume exited {rc}: {err}")
+    time.sleep(0.2)  # tasks orphaned by the kills (sleep 0.05) have ended
+    owner, records = read_journal(journal)
+    ids = [r["id"] for r in records]
+    check(len(ids) == len(set(ids)), f"a task is recorded twice: {len(ids)} records, "
+          f"{len(set(ids))} ids")
+    check(len(ids) == n, f"{len(ids)} tasks recorded, expected {n}; last run: {err}")
+    check(all(r["status"] == "ok" for r in records), "a task failed")
+    seen = set(lines(evidence))
+    check(seen == {f"t{i}" for i in range(n)}, f"evidence missing for {n - len(seen)} tasks")
+    # Every recorded command left its evidence (recorded only after it ran).
+    # A rerun runs nothing; an added task alone runs (disBatch's resume test).
+    before = len(lines(evidence))
+    with open(tasks, "a") as f:
+        f.write(f"echo added >> {evidence}\n")
+    rc, out, err = run(tasks)
+    check(rc == 0, f"rerun exited {rc}: {err}")
+    after = lines(evidence)
+    check(after[before:] == ["added"], f"the rerun ran more than the added task: {after[before:]}")
+    check(len(read_journal(journal)[1]) == n + 1, "the added task is not recorded once")
+    print(f"ok: {n} tasks, killed 3 times, each recorded once, all evidence present")
+
+
+def case_sigterm_drain(d):
+    ev = os.path.join(d, "ev")
+    tasks = os.path.join(d, "tasks.txt")
+    with open(tasks, "w") as f:
+        for i in range(10):
+            f.write(f"echo start{i} >> {ev}; sleep 1; echo end{i} >> {ev}\n")
+    for sig in (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT):
+        shutil.rmtree(tasks + ".out", ignore_errors=True)
+        for p in (tasks + ".journal", ev):
+            if os.path.exists(p):
+                os.remove(p)
+        # Grace longer than a task: running tasks finish and are recorded, nothing new starts.
+        p = start(tasks, "--grace", "30")
+        wait_for(lambda: len([x for x in lines(ev) if x.startswith("start")]) >= 2, "2 starts")
+        ranks = rank_pids(p.pid)
+        check(0 in ranks, f"rank 0 not found among {ranks}")
+        os.kill(ranks[0], sig)
+        out, err = p.communicate(timeout=60)
+        check(p.returncode == 3, f"{sig.name}: exit {p.returncode}, expected 3: {err}")
+        check("resume" in err, f"{sig.name}: the message does not say how to resume: {err}")
+        started = {x[5:] for x in lines(ev) if x.startswith("start")}
+        ended = {x[3:] for x in lines(ev) if x.startswith("end")}
+        check(started == ended, f"{sig.name}: tasks started but not finished: {started - ended}")
+        check(len(started) < 10, f"{sig.name}: every task ran; the stop did not stop issuing")
+        recorded = {r["command"].split()[1][5:] for r in read_journal(tasks + ".journal")[1]}
+        check(recorded == started, f"{sig.name}: recorded {recorded}, ran {started}")
+        rc, out, err = run(tasks)
+        check(rc == 0, f"{sig.name}: resume exited {rc}: {err}")
+        check(len(read_journal(tasks + ".journal")[1]) == 10, "resume did not complete all")
+        counts = [x for x in lines(ev) if x.startswith("start")]
+        check(len(counts) == 10, f"{sig.name}: a task ran twice: {sorted(counts)}")
+    # Grace shorter than the tasks: they are killed, not recorded, and run on resume.
+    flag = os.path.join(d, "flag")
+    long_tasks = os.path.join(d, "long.txt")
+    with open(long_tasks, "w") as f:
+        for i in range(4):
+            f.write(f"echo s{i} >> {ev}.long; [ -e {flag} ] || sleep 300\n")
+    p = start(long_tasks, "--grace", "0.5", "--kill-after", "0.5")
+    wait_for(lambda: len(lines(ev + ".long")) >= 1, "a long task started")
+    os.kill(rank_pids(p.pid)[0], signal.SIGTERM)
+    out, err = p.communicate(timeout=60)
+    check(p.returncode == 3, f"short grace: exit {p.returncode}: {err}")
+    check(read_journal(long_tasks + ".journal")[1] == [], "a killed task was recorded")
+    open(flag, "w").close()
+    rc, out, err = run(long_tasks)
+    check(rc == 0 and len(read_journal(long_tasks + ".journal")[1]) == 4,
+          f"resume after the kill: exit {rc}: {err}")
+    print("ok: SIGTERM, SIGUSR1, SIGINT drain; short grace kills and the resume completes")
+
+
+def case_retries_timeouts(d):
+    tasks = os.path.join(d, "tasks.txt")
+    cnt = os.path.join(d, "cnt")
+    bg = os.path.join(d, "bgpid")
+    with open(tasks, "w") as f:
+        f.write(f"n=$(cat {cnt} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {cnt}; "
+                f"[ $n -ge 3 ]\n")                                        # ok at attempt 3
+        f.write("exit 7\n")                                               # fails every time
+        f.write(f"sleep 300 & echo $! > {bg}; sleep 300\n")               # timeout, group killed
+        f.write("trap '' TERM; sleep 300\n")                              # ignores SIGTERM
+        f.write("kill -SEGV $$\n")                                        # dies of a signal
+    rc, out, err = run(tasks, "--retries", "2", "--timeout", "1", "--kill-after", "0.5",
+                       "--results", os.path.join(d, "results.jsonl"))
+    check(rc == 1, f"exit {rc}, expected 1: {err}")
+    recs = {r["command"][:6]: r for r in read_journal(tasks + ".journal")[1]}
+    check(len(recs) == 5, f"{len(recs)} records")
+    r = recs["n=$(ca"]
+    check(r["status"] == "ok" and r["attempts"] == 3, f"retry: {r}")
+    r = recs["exit 7"]
+    check(r["status"] == "failed" and r["attempts"] == 3 and r["exit"] == 7, f"failing: {r}")
+    r = recs["sleep "]
+    check(r["status"] == "failed" and r.get("timed_out") and r["attempts"] == 3, f"timeout: {r}")
+    bgpid = int(open(bg).read())
+    time.sleep(0.2)
+    alive = os.path.exists(f"/proc/{bgpid}") and "Z" not in open(f"/proc/{bgpid}/stat").read().split()[2]
+    check(not alive, "the timed-out task's background process survived")
+    r = recs["trap '"]
+    check(r["status"] == "failed" and r.get("signal") == 9, f"SIGTERM-ignoring task: {r}")
+    r = recs["kill -"]
+    check(r["status"] == "failed" and r.get("signal") == 11, f"signalled task: {r}")
+    results = [json.loads(x) for x in open(os.path.join(d, "results.jsonl"))]
+    check(len(results) == 5, "--results does not hold every record")
+    check("exit 7" in err and "failed" in err, f"summary does not list the failure: {err}")
+    # --retry-failed reruns only the failed ones; without it nothing runs.
+    rc, out, err = run(tasks, "--dry-run")
+    check(rc == 0 and out == "", f"dry run without --retry-failed lists tasks: {out}")
+    rc, out, err = run(tasks, "--dry-run", "--retry-failed")
+    check(rc == 0 and len(out.splitlines()) == 4, f"dry run --retry-failed: {out}")
+    print("ok: retries, timeouts (whole group), SIGKILL after SIGTERM, signals, --retry-failed")
+
+
+def case_halt(d):
+    # now: the first failure kills the running tasks; they are not recorded.
+    tasks = os.path.join(d, "now.txt")
+    with open(tasks, "w") as f:
+        f.write("sleep 0.5; exit 1\n")
+        for i in range(6):
+            f.write(f"sleep 300 # {i}\n")
+    rc, out, err = run(tasks, "--halt", "now,fail=1", "--kill-after", "0.5")
+    check(rc == 1, f"halt now: exit {rc}: {err}")
+    recs = read_journal(tasks + ".journal")[1]
+    check([r["status"] for r in recs] == ["failed"], f"halt now recorded {recs}")
+    # soon: stop issuing after K (or P%) failures, let running tasks finish.
+    for policy in ("soon,fail=2", "soon,fail=50%"):
+        tasks = os.path.join(d, policy.replace(",", "_").replace("%", "pc") + ".txt")
+        with open(tasks, "w") as f:
+            for i in range(6):
+                f.write(f"exit 1 # {i}\n")
+            for i in range(200):
+                f.write(f"sleep 0.01 # {i}\n")
+        rc, out, err = run(tasks, "--halt", policy)
+        check(rc == 1, f"{policy}: exit {rc}: {err}")
+        recs = read_journal(tasks + ".journal")[1]
+        check(2 <= sum(r["status"] == "failed" for r in recs), f"{policy}: failures {recs}")
+        check(len(recs) < 100, f"{policy}: {len(recs)} tasks ran; the halt did not stop issuing")
+        check("halting" in err, f"{policy}: no halt message: {err}")
+    rc, out, err = run(tasks, "--halt", "sometimes")
+    check(rc == 2 and "bad --halt" in err, f"bad --halt: {rc} {err}")
+    print("ok: halt now,fail=1; soon,fail=2; soon,fail=50%; a bad policy is bad input")
+
+
+def case_bad_input(d):
+    good = os.path.join(d, "good.txt")
+    with open(good, "w") as f:
+        f.write("true\n")
+    rc, out, err = run(good)
+    check(rc == 0, f"good file: {rc} {err}")
+    journal = good + ".journal"
+    snapshot = open(journal, "rb").read()
+
+    def expect_bad(what, args, pattern):
+        rc, out, err = run(*args)
+        check(rc == 2, f"{what}: exit {rc}, expected 2; stderr: {err}")
+        check(pattern in err, f"{what}: message lacks '{pattern}': {err}")
+        check(open(journal, "rb").read() == snapshot, f"{what}: the journal changed")
+
+    def write(name, data):
+        p = os.path.join(d, name)
+        with open(p, "wb") as f:
+            f.write(data)
+        return p
+
+    expect_bad("missing file", [os.path.join(d, "nope.txt"), "--journal", journal], "cannot read")
+    expect_bad("empty file", [write("empty.txt", b""), "--journal", journal], "holds no commands")
+    expect_bad("binary file", [write("bin.txt", b"echo a\n\x7fELF\x00\x01"), "--journal", journal],
+               "binary file")
+    expect_bad("long line", [write("long.txt", b"true\n" + b"x" * (2 << 20) + b"\n"),
+                             "--journal", journal], "line 2 of")
+    expect_bad("journal of another task file", [write("other.txt", b"true\n"), "--journal",
+                                                 journal], "belongs to another task file")
+    expect_bad("not a journal", [good, "--journal", good], "is not a rankpool journal")
+    plain = write("plainfile", b"x")
+    expect_bad("unwritable output dir", [good, "--retry-failed", "--output-dir",
+                                         os.path.join(plain, "sub")], "output directory")
+    expect_bad("unknown flag", [good, "--no-such-flag"], "--no-such-flag")
+    expect_bad("bad number", [good, "--retries", "many"], "--retries")
+    expect_bad("no task file", [], "no task file")
+    expect_bad("unknown placeholder", ["--template", "echo {nope}", "--params",
+                                       write("p.csv", b"a\n1\n")], "{nope}")
+    # CRLF lines run as if they had LF endings.
+    crlf = write("crlf.txt", b"".join(f"printf x > {d}/crlf{i}\r\n".encode() for i in range(3)))
+    rc, out, err = run(crlf)
+    check(rc == 0, f"CRLF file: exit {rc}: {err}")
+    for i in range(3):
+        check(os.path.exists(f"{d}/crlf{i}"), f"CRLF task {i} wrote to a name with a CR")
+    check(not [x for x in os.listdir(d) if "\r" in x], "a file name holds a CR")
+    # --help documents the exit codes.
+    p = subprocess.run([ARGS.app, "--help"], capture_output=True, text=True)
+    check(p.returncode == 0 and "Exit codes" in p.stdout and "3  interrupted" in p.stdout,
+          "--help lacks the exit codes")
+    print("ok: each bad input exits 2 with a message and leaves the journal untouched")
+
+
+def case_many(d):
+    n = ARGS.tasks
+    tasks = os.path.join(d, "many.txt")
+    with open(tasks, "w") as f:
+        f.write("true\n" * n)
+    # 3 ranks: rank 0 coordinates, two run tasks (one per core here).
+    p = start(tasks, "--status-interval", "5", ranks=3)
+    peak = {}
+    while p.poll() is None:
+        for rank, pid in rank_pids(p.pid).items():
+            try:
+                for line in open(f"/proc/{pid}/status"):
+                    if line.startswith("VmHWM:"):
+                        peak[rank] = max(peak.get(rank, 0), int(line.split()[1]))
+            except OSError:
+                pass
+        time.sleep(0.2)
+    out, err = p.communicate()
+    check(p.returncode == 0, f"exit {p.returncode}: {err[-2000:]}")
+    recs = read_journal(tasks + ".journal")[1]
+    check(len(recs) == n, f"{len(recs)} records, expected {n}")
+    check(len({r["id"] for r in recs}) == n, "duplicate records")
+    left = [f for _, _, files in os.walk(tasks + ".out") for f in files]
+    check(not left, f"empty outputs were not removed: {left[:5]}")
+    mb = {r: v / 1024 for r, v in peak.items()}
+    print(f"peak RSS (MiB) by rank: {mb}")
+    check(peak and max(mb.values()) < ARGS.max_rss_mib,
+          f"peak RSS {mb} over {ARGS.max_rss_mib} MiB")
+    print(f"ok: {n} tasks, peak RSS {max(mb.values()):.0f} MiB")
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--app", required=True)
+    ap.add_argument("--mpiexec", required=True)
+    ap.add_argument("--tasks", type=int, default=100000)
+    ap.add_argument("--max-rss-mib", type=float, default=200)
+    ap.add_argument("case")
+    ARGS = ap.parse_args()
+    fn = globals().get("case_" + ARGS.case)
+    if not fn:
+        fail("unknown case " + ARGS.case)
+    d = tempfile.mkdtemp(prefix="rankpool_taskfarm_")
+    try:
+        fn(d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
