@@ -72,6 +72,9 @@ struct ResolvedOptions {
 
 using EnvLookup = std::function<const char*(const char*)>;
 
+/// A chunksize given by the caller, checked: ValueError unless it is at least 1.
+std::uint64_t checked_chunksize(std::int64_t chunksize);
+
 /// Applies RANKPOOL_* variables (via `env`) and --rankpool-* arguments to `code`, and checks the
 /// result for a job of `ranks` ranks. Throws ValueError naming the bad value. Arguments that are
 /// not rankpool's are left for the program.

@@ -217,12 +217,8 @@ class Pool {
     using Job = detail::StreamJob<F, Stored, Star>;
     using R = typename Job::R;
     require_running(ordered ? "imap" : "imap_unordered");
-    if (chunksize <= 0) {
-      throw ValueError("rankpool: chunksize must be a positive number (got " +
-                       std::to_string(chunksize) + ")");
-    }
     auto job = std::make_shared<Job>(f, Stored(std::forward<Range>(inputs)), engine_,
-                                     static_cast<std::uint64_t>(chunksize), ordered);
+                                     detail::checked_chunksize(chunksize), ordered);
     job->start();
     return IMapIterator<R>(std::shared_ptr<detail::StreamJobBase<R>>(job));
   }

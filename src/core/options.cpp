@@ -100,6 +100,14 @@ const std::vector<Knob>& knobs() {
 
 }  // namespace
 
+std::uint64_t checked_chunksize(std::int64_t chunksize) {
+  if (chunksize <= 0) {
+    throw ValueError("rankpool: chunksize must be a positive number (got " +
+                     std::to_string(chunksize) + ")");
+  }
+  return static_cast<std::uint64_t>(chunksize);
+}
+
 std::string options_help() {
   std::string text = "rankpool options (command line, or environment variable):\n";
   for (const auto& k : knobs()) {
@@ -161,13 +169,7 @@ ResolvedOptions resolve_options(const PoolOptions& code, int ranks,
   r.binding_json = o.binding_json;
   if (r.window < 1)
     throw ValueError("rankpool: window must be >= 1 (got " + std::to_string(r.window) + ")");
-  if (o.chunksize) {
-    if (*o.chunksize <= 0) {
-      throw ValueError("rankpool: chunksize must be a positive number (got " +
-                       std::to_string(*o.chunksize) + ")");
-    }
-    r.chunksize = static_cast<std::uint64_t>(*o.chunksize);
-  }
+  if (o.chunksize) r.chunksize = checked_chunksize(*o.chunksize);
   r.master_computes = o.master_computes || ranks == 1;
   int available = r.master_computes ? ranks : ranks - 1;
   r.processes = o.processes.value_or(available);

@@ -37,13 +37,7 @@ void Pool::require_running(const char* what) const {
 }
 
 std::uint64_t Pool::chunksize_for(std::uint64_t n, std::optional<std::int64_t> requested) const {
-  if (requested) {
-    if (*requested <= 0) {
-      throw ValueError("rankpool: chunksize must be a positive number (got " +
-                       std::to_string(*requested) + ")");
-    }
-    return static_cast<std::uint64_t>(*requested);
-  }
+  if (requested) return detail::checked_chunksize(*requested);
   if (options_.chunksize) return *options_.chunksize;
   // Python's default: ceil(n / (4 x processes)).
   auto per = 4 * static_cast<std::uint64_t>(processes());

@@ -72,7 +72,8 @@ int run_on(MPI_Comm comm, int argc, char** argv, const PoolOptions& options, con
   set_current_process(transport.rank(), transport.host());
   if (int rc = check_same_build(transport)) return rc;
 
-  std::vector<std::string> args(argv ? argv : argv, argv ? argv + argc : argv);
+  std::vector<std::string> args;
+  if (argv) args.assign(argv, argv + argc);
   ResolvedOptions resolved;
   std::string error;
   try {

@@ -8,6 +8,17 @@
 namespace rankpool::detail {
 
 namespace {
+// Operations that take a permit, a lock or an item, or need room: they may have to wait.
+bool takes(SyncOp op) {
+  return op == SyncOp::sem_acquire || op == SyncOp::rlock_acquire || op == SyncOp::queue_get ||
+         op == SyncOp::queue_put;
+}
+// Operations after which a waiter may be able to proceed.
+bool may_unblock_others(SyncOp op) {
+  return op == SyncOp::sem_release || op == SyncOp::rlock_release || op == SyncOp::queue_put ||
+         op == SyncOp::queue_get;
+}
+
 // Header fields of the service channel's messages.
 //   request: kind=task (unused), job=object, aux=op, count=timeout in ns (~0 = none), payload
 //   reply:   aux=status, begin=value, payload = item bytes, or "type\0message" for errors
@@ -140,15 +151,10 @@ bool SyncService::try_complete(Object& obj, SyncRequest& req, const Respond& res
 
 void SyncService::submit(SyncRequest request, Respond respond) {
   Object& obj = object(request.object);
-  bool changes_state = request.op == SyncOp::sem_release || request.op == SyncOp::rlock_release ||
-                       request.op == SyncOp::queue_put || request.op == SyncOp::queue_get ||
-                       request.op == SyncOp::sem_acquire || request.op == SyncOp::rlock_acquire;
-  // FIFO: a new blocking request does not overtake earlier waiters of the same object.
-  bool must_queue = !obj.waiters.empty() &&
-                    (request.op == SyncOp::sem_acquire || request.op == SyncOp::rlock_acquire ||
-                     request.op == SyncOp::queue_get || request.op == SyncOp::queue_put);
+  // FIFO: a new request that takes something does not overtake earlier waiters of the object.
+  bool must_queue = !obj.waiters.empty() && takes(request.op);
   if (!must_queue && try_complete(obj, request, respond)) {
-    if (changes_state) wake(obj);
+    if (may_unblock_others(request.op)) wake(obj);
     return;
   }
   if (refuse_waits_) {
@@ -163,24 +169,29 @@ void SyncService::submit(SyncRequest request, Respond respond) {
   std::uint64_t seq = w.seq;
   bool no_wait = w.request.timeout && *w.request.timeout <= 0;
   if (w.request.timeout && !no_wait) {
+    ++timed_waiters_;
     w.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                     std::chrono::duration<double>(*w.request.timeout));
   }
   obj.waiters.push_back(std::move(w));
-  ++waiting_;
   wake(obj);      // a getter may pass blocked putters (and vice versa)
   if (no_wait) {  // timeout 0: it was granted just now, or it fails at once
     for (auto it = obj.waiters.begin(); it != obj.waiters.end(); ++it) {
       if (it->seq != seq) continue;
       auto respond_now = std::move(it->respond);
-      obj.waiters.erase(it);
-      --waiting_;
+      remove_waiter(obj, it);
       SyncReply reply;
       reply.status = SyncStatus::timeout;
       respond_now(std::move(reply));
       break;
     }
   }
+}
+
+std::deque<SyncService::Waiter>::iterator SyncService::remove_waiter(
+    Object& obj, std::deque<Waiter>::iterator it) {
+  if (it->deadline) --timed_waiters_;
+  return obj.waiters.erase(it);
 }
 
 void SyncService::wake(Object& obj) {
@@ -191,8 +202,7 @@ void SyncService::wake(Object& obj) {
     // same operation, but a getter may proceed past a blocked putter and vice versa.
     for (auto it = obj.waiters.begin(); it != obj.waiters.end(); ++it) {
       if (try_complete(obj, it->request, it->respond)) {
-        obj.waiters.erase(it);
-        --waiting_;
+        remove_waiter(obj, it);
         progressed = true;
         break;
       }
@@ -240,7 +250,7 @@ bool SyncService::poll() {
       reply_to_rank(source, std::move(r));
     }
   }
-  if (waiting_ != 0) {
+  if (timed_waiters_ != 0) {  // only then can a wait expire
     auto now = Clock::now();
     for (auto& [id, obj] : objects_) {
       for (auto it = obj.waiters.begin(); it != obj.waiters.end();) {
@@ -248,8 +258,7 @@ bool SyncService::poll() {
           SyncReply r;
           r.status = SyncStatus::timeout;
           auto respond = std::move(it->respond);
-          it = obj.waiters.erase(it);
-          --waiting_;
+          it = remove_waiter(obj, it);
           respond(std::move(r));
           did = true;
         } else {
@@ -274,7 +283,7 @@ void SyncService::fail_waiters(const std::string& message) {
       respond(std::move(r));
     }
   }
-  waiting_ = 0;
+  timed_waiters_ = 0;
 }
 
 SyncContext& sync_context() {

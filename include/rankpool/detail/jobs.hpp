@@ -297,7 +297,7 @@ class StreamJob : public StreamJobBase<item_result_t<F, range_value_t<Range>, St
   void fail(const Chunk& c, TaskFailure failure) override {
     store(Outcome{c.begin, std::vector<R>(c.count), std::move(failure)});
   }
-  void complete() override { finished_ = true; }
+  void complete() override {}  // the consumer sees the end through exhausted()
   void discard() override { stopped_ = true; }
 
   std::optional<R> next(std::optional<Engine::Clock::time_point> deadline) override {
@@ -393,7 +393,6 @@ class StreamJob : public StreamJobBase<item_result_t<F, range_value_t<Range>, St
   std::uint64_t consumed_ = 0;    // chunks handed to the consumer
   bool input_done_ = false;
   bool stopped_ = false;
-  bool finished_ = false;
   std::map<std::uint64_t, std::vector<T>> inputs_;  // by first item: chunks not yet done
   std::map<std::uint64_t, Outcome> ready_;          // ordered: done, not yet consumed
   std::deque<Outcome> arrived_;                     // unordered: in completion order

@@ -112,12 +112,14 @@ class SyncService {
   bool try_complete(Object& obj, SyncRequest& request, const Respond& respond);
   /// After a state change, grants waiters in FIFO order while they can be granted.
   void wake(Object& obj);
+  /// Erases a waiter (keeping timed_waiters_ right); returns the next one.
+  std::deque<Waiter>::iterator remove_waiter(Object& obj, std::deque<Waiter>::iterator it);
   void reply_to_rank(int rank, SyncReply reply);
 
   Transport& transport_;
   std::uint64_t next_id_ = 1;
   std::unordered_map<std::uint64_t, Object> objects_;
-  std::size_t waiting_ = 0;
+  std::size_t timed_waiters_ = 0;  // waiters with a deadline: poll() scans only when > 0
   std::uint64_t waiter_seq_ = 0;
   std::optional<std::string> refuse_waits_;  // set by fail_waiters
   std::vector<char> buffer_;
