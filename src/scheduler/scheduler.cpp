@@ -48,7 +48,10 @@ const char* to_string(Policy policy) {
 }
 
 Scheduler::Scheduler(SchedulerConfig cfg)
-    : num_workers_(cfg.num_workers), window_(cfg.window), live_workers_(cfg.num_workers) {
+    : num_workers_(cfg.num_workers),
+      window_(cfg.window),
+      max_window_(cfg.window),
+      live_workers_(cfg.num_workers) {
   if (cfg.num_workers < 1) {
     throw ValueError("Scheduler: num_workers must be >= 1 (got " + std::to_string(cfg.num_workers) +
                      "): start the pool with at least one worker");
@@ -58,6 +61,29 @@ Scheduler::Scheduler(SchedulerConfig cfg)
                      "): allow at least one chunk in flight per worker");
   }
   workers_.resize(static_cast<std::size_t>(cfg.num_workers));
+  for (Worker& wk : workers_) wk.window = cfg.window;
+}
+
+void Scheduler::set_window(WorkerId w, int window) {
+  check_worker(w, "set_window");
+  if (window < 1) {
+    throw ValueError("set_window: window must be >= 1 (got " + std::to_string(window) +
+                     "): allow at least one chunk in flight per worker");
+  }
+  int& mine = workers_[static_cast<std::size_t>(w)].window;
+  const bool was_max = mine == max_window_;
+  mine = window;
+  if (window >= max_window_) {
+    max_window_ = window;
+  } else if (was_max) {  // lowered the largest: look again (O(P), rare)
+    max_window_ = 1;
+    for (const Worker& wk : workers_) max_window_ = std::max(max_window_, wk.window);
+  }
+}
+
+int Scheduler::window(WorkerId w) const {
+  check_worker(w, "window");
+  return workers_[static_cast<std::size_t>(w)].window;
 }
 
 void Scheduler::check_worker(WorkerId w, const char* what) const {
@@ -225,7 +251,7 @@ Chunk Scheduler::form_own_block(Job& j, WorkerId w) {
 std::optional<Chunk> Scheduler::next_for(WorkerId w) {
   check_worker(w, "next_for");
   Worker& wk = workers_[static_cast<std::size_t>(w)];
-  if (!wk.alive || wk.in_flight.size() >= static_cast<std::size_t>(window_)) return std::nullopt;
+  if (!wk.alive || wk.in_flight.size() >= static_cast<std::size_t>(wk.window)) return std::nullopt;
 
   Chunk c;
   Job* j = nullptr;
@@ -256,7 +282,7 @@ std::optional<Chunk> Scheduler::next_for(WorkerId w) {
 bool Scheduler::has_free_slot(WorkerId w) const {
   check_worker(w, "has_free_slot");
   const Worker& wk = workers_[static_cast<std::size_t>(w)];
-  return wk.alive && wk.in_flight.size() < static_cast<std::size_t>(window_);
+  return wk.alive && wk.in_flight.size() < static_cast<std::size_t>(wk.window);
 }
 
 std::size_t Scheduler::in_flight(WorkerId w) const {

@@ -888,6 +888,32 @@ TEST(SchedulerScale, ManyWorkersStaticBillion) {
   EXPECT_FALSE(s.job_complete(job));
 }
 
+TEST(SchedulerWindows, PerWorkerWindow) {
+  Scheduler s = make(3, 2);
+  EXPECT_EQ(s.max_window(), 2);
+  s.set_window(1, 5);  // a leader feeding a node
+  EXPECT_EQ(s.window(1), 5);
+  EXPECT_EQ(s.window(0), 2);
+  EXPECT_EQ(s.max_window(), 5);
+  const JobId job = s.add_job(100, 1, Policy::dynamic);
+  int taken = 0;
+  while (s.next_for(1)) ++taken;
+  EXPECT_EQ(taken, 5);
+  EXPECT_FALSE(s.has_free_slot(1));
+  EXPECT_EQ(s.in_flight(1), 5u);
+  ASSERT_TRUE(s.next_for(0));
+  ASSERT_TRUE(s.next_for(0));
+  EXPECT_FALSE(s.next_for(0));  // the others keep the configured window
+  // Lowering the largest window recomputes the maximum; chunks in flight stay tracked.
+  s.set_window(1, 1);
+  EXPECT_EQ(s.max_window(), 2);
+  EXPECT_FALSE(s.has_free_slot(1));
+  EXPECT_EQ(s.in_flight(1), 5u);
+  expect_value_error([&] { s.set_window(0, 0); }, "window");
+  expect_value_error([&] { s.set_window(3, 2); }, "unknown worker");
+  EXPECT_FALSE(s.job_complete(job));
+}
+
 TEST(SchedulerScale, ManyWorkersDynamic) {
   const int p = 65536;
   Scheduler s = make(p, 2);

@@ -65,7 +65,14 @@ class Scheduler {
   explicit Scheduler(SchedulerConfig cfg);
 
   int num_workers() const { return num_workers_; }
+  /// The window every worker starts with (SchedulerConfig::window).
   int window() const { return window_; }
+  /// Worker w's own window (a node leader feeding k workers takes k x window chunks at once).
+  /// window >= 1, else ValueError. Lowering it below w's chunks in flight only stops new ones.
+  void set_window(WorkerId w, int window);
+  int window(WorkerId w) const;
+  /// The largest window of any worker.
+  int max_window() const { return max_window_; }
 
   /// A job of n_items (0: complete at once) cut into chunks of (at most / at least, see Policy)
   /// chunksize items. chunksize >= 1, else ValueError.
@@ -89,11 +96,11 @@ class Scheduler {
   /// already complete job.
   void finish_input(JobId job);
 
-  /// If w is alive, has fewer than window() chunks in flight and some job has a chunk w may
+  /// If w is alive, has fewer than window(w) chunks in flight and some job has a chunk w may
   /// take (see the serving order above), form/take that chunk, record it in flight on w and
   /// return it. Otherwise std::nullopt.
   std::optional<Chunk> next_for(WorkerId w);
-  /// w is alive and has fewer than window() chunks in flight.
+  /// w is alive and has fewer than window(w) chunks in flight.
   bool has_free_slot(WorkerId w) const;
   std::size_t in_flight(WorkerId w) const;
   std::size_t in_flight_total() const { return in_flight_total_; }
@@ -157,6 +164,7 @@ class Scheduler {
     std::vector<Chunk> in_flight;
     std::set<JobId> static_jobs;  // static_block jobs whose block for this worker has items left
     WorkerStats stats;
+    int window = 1;
     bool alive = true;
   };
 
@@ -172,6 +180,7 @@ class Scheduler {
 
   int num_workers_;
   int window_;
+  int max_window_;
   int live_workers_;
   JobId next_job_id_ = 1;
   std::size_t in_flight_total_ = 0;
