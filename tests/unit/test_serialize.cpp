@@ -893,6 +893,31 @@ TEST(SerializeErrors, CorruptVariantIndex) {
   }
 }
 
+// A bool (also the flag of an optional, the bits of a vector<bool>) must be 0 or 1: copying any
+// other byte into a bool is undefined behaviour (tests/fuzz/corpus/fuzz_decode/regression_bool).
+TEST(SerializeErrors, CorruptBool) {
+  std::vector<char> b = to_bytes(true);
+  ASSERT_EQ(b.size(), 1u);
+  b[0] = 7;
+  EXPECT_THROW((void)from_bytes<bool>(b), SerializationError);
+
+  std::vector<char> o = to_bytes(std::optional<std::int16_t>(5));
+  ASSERT_EQ(o.size(), 3u);  // engaged flag + value
+  o[0] = 2;
+  try {
+    (void)from_bytes<std::optional<std::int16_t>>(o);
+    ADD_FAILURE() << "expected a throw";
+  } catch (const SerializationError& e) {
+    EXPECT_NE(std::string(e.what()).find("a bool is encoded as 2"), std::string::npos) << e.what();
+  }
+
+  std::vector<char> v = to_bytes(std::vector<bool>{true, false});
+  v.back() = static_cast<char>(0xff);
+  EXPECT_THROW((void)from_bytes<std::vector<bool>>(v), SerializationError);
+  v.back() = 1;
+  EXPECT_EQ(from_bytes<std::vector<bool>>(v), (std::vector<bool>{true, true}));
+}
+
 TEST(SerializeErrors, CorruptHugeLength) {
   std::vector<char> s = to_bytes(std::string("abc"));
   const std::uint64_t huge = ~std::uint64_t{0} - 5;

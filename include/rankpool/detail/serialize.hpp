@@ -231,6 +231,21 @@ CEREAL_LOAD_FUNCTION_NAME(Archive& ar, T& value) {
   return {};
 }
 
+/// Loads a bool from its one byte, refusing any byte but 0 and 1. cereal's own load copies the
+/// byte into the bool, and a bool holding another value is undefined behaviour: a corrupt
+/// message could do that through any bool, std::optional or std::vector<bool> (found by
+/// tests/fuzz/fuzz_decode). A non-template function, so overload resolution prefers it to
+/// cereal's template for arithmetic types. (Bools inside bitwise types are still copied as bytes.)
+inline void CEREAL_LOAD_FUNCTION_NAME(BinaryInputArchive& ar, bool& value) {
+  static_assert(sizeof(bool) == 1, "rankpool: a bool is expected to be one byte");
+  unsigned char byte = 0;
+  ar.loadBinary(&byte, 1);
+  if (byte > 1) {
+    throw Exception("a bool is encoded as " + std::to_string(byte) + ", not as 0 or 1");
+  }
+  value = byte == 1;
+}
+
 }  // namespace cereal
 
 namespace rankpool::detail {
