@@ -164,7 +164,29 @@ bool Engine::poll() {
   int source = 0;
   Header h;
   while (transport_.try_recv_header(source, h)) {
-    handle(source, h);
+    try {
+      handle(source, h);
+    } catch (const SerializationError& e) {
+      // A result that cannot be decoded (a type whose load() does not read what its save()
+      // wrote, a corrupt message) fails its chunk like a task that threw: the caller gets the
+      // error and the pool goes on; no wait (terminate(), the end of run()) hangs on a chunk
+      // that would otherwise never complete.
+      auto it = jobs_.find(h.job);
+      if (it == jobs_.end()) throw;
+      Chunk chunk{h.job, h.chunk, h.begin, h.count};
+      TaskFailure failure;
+      failure.type_name = "rankpool::SerializationError";
+      failure.message = std::string("the master could not decode this chunk's results: ") +
+                        e.what() +
+                        "; check that the result type's load() reads what its save() "
+                        "writes, and that every rank runs the same build";
+      failure.index = h.begin;
+      failure.rank = source;
+      failure.host = "rank " + std::to_string(source) + "'s host";
+      it->second->fail(chunk, std::move(failure));
+      scheduler_.on_done(slot_of_rank(source), chunk);
+      finish_if_complete(h.job);
+    }
     did = true;
   }
   dispatch();
