@@ -51,13 +51,21 @@ int check_same_build(Transport& transport) {
 int master(Transport& transport, Transport& channel, const ResolvedOptions& resolved,
            const PoolOptions& options, const MainFn& fn) {
   int code = 0;
+  bool started = false;  // the Pool's constructor runs the initializer on the master
   try {
     Pool pool(transport, channel, resolved, options.init);
+    started = true;
     code = fn(pool);
+  } catch (const RemoteError& e) {
+    // what() also names the input, rank and host that raised it; type and message alone do not.
+    std::fprintf(stderr, "rankpool: error: %s\n", e.what());
+    code = exit_exception;
   } catch (...) {
     std::string type, message;
     describe_current_exception(type, message);
-    std::fprintf(stderr, "rankpool: error: %s: %s\n", type.c_str(), message.c_str());
+    std::fprintf(stderr, "rankpool: error: %s%s: %s\n",
+                 started ? "" : "the pool's initializer failed on rank 0 (the master): ",
+                 type.c_str(), message.c_str());
     code = exit_exception;
   }
   std::fflush(stdout);
