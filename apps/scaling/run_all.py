@@ -141,6 +141,8 @@ def main():
     ap.add_argument("--launcher", default="mpirun --oversubscribe",
                     help="the MPI launcher and its options; '-n P' is appended")
     ap.add_argument("--no-python", action="store_true", help="skip the Python peers")
+    ap.add_argument("--weak", action="store_true",
+                    help="weak scaling (rankpool-scaling --weak); the Python peers are skipped")
     ap.add_argument("--workloads", default="tiny,uniform,imbalanced,granularity,mandelbrot,pi")
     for o in SIZE_OPTIONS:
         ap.add_argument("--" + o)
@@ -169,11 +171,11 @@ def main():
     rc = run(launcher + ["-n", str(max(ranks)), exe, "--ranks", a.ranks, "--workloads",
                          a.workloads, "--csv", ours_csv, "--json",
                          os.path.join(a.out, "scaling.json")] + sizes +
-             shlex.split(a.scaling_args))
+             shlex.split(a.scaling_args) + (["--weak"] if a.weak else []))
     if rc != 0:
         sys.exit(f"run_all.py: rankpool-scaling failed (exit {rc})")
     ours, peers = read_csv(ours_csv), []
-    if not a.no_python:
+    if not a.no_python and not a.weak:
         peer_sizes = [s for s in sizes]
         py_workloads = ",".join(w for w in a.workloads.split(",") if w not in ("mandelbrot", "pi"))
         peer_dir = os.path.join(HERE, "peers")
