@@ -134,7 +134,8 @@ ResolvedOptions resolve_options(const PoolOptions& code, int ranks,
   for (std::size_t i = 0; i < knobs().size(); ++i) {
     if (knobs()[i].is_flag) {
       app.add_flag_function(
-          knobs()[i].flag, [&values, i](std::int64_t) { values[i] = "1"; }, knobs()[i].help);
+          knobs()[i].flag, [&values, i](std::int64_t n) { values[i] = n > 0 ? "1" : "0"; },
+          knobs()[i].help);
       continue;
     }
     app.add_option_function<std::string>(
@@ -150,13 +151,30 @@ ResolvedOptions resolve_options(const PoolOptions& code, int ranks,
     } catch (const CLI::ParseError& e) {
       throw ValueError(std::string("rankpool: bad command-line option: ") + e.what() +
                        " (see --rankpool-help)");
+    } catch (const std::exception& e) {  // CLI11 converting a flag's value ("=maybe": stoll)
+      throw ValueError(std::string("rankpool: a --rankpool-* flag was given a value that is not ") +
+                       "1/0 or true/false (" + e.what() +
+                       "); give the flag alone, e.g. --rankpool-report-binding (see "
+                       "--rankpool-help)");
+    }
+    // A misspelt rankpool option would otherwise be left to the program and silently ignored.
+    for (const auto& extra : app.remaining()) {
+      if (extra.rfind("--rankpool-", 0) == 0) {
+        throw ValueError("rankpool: unknown option " + extra +
+                         "; --rankpool-help lists rankpool's options");
+      }
     }
   }
   for (std::size_t i = 0; i < knobs().size(); ++i) {
     if (values[i]) knobs()[i].apply(o, *values[i], std::string("option ") + knobs()[i].flag);
   }
 
-  r.policy = parse_policy(o.schedule);
+  try {
+    r.policy = parse_policy(o.schedule);
+  } catch (const ValueError& e) {
+    throw ValueError(std::string("rankpool: ") + e.what() +
+                     " (from --rankpool-schedule, RANKPOOL_SCHEDULE or PoolOptions::schedule)");
+  }
   r.maxtasksperchild = o.maxtasksperchild;
   r.window = o.window;
   r.bind = parse_bind_policy(o.bind);
