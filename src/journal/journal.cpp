@@ -45,10 +45,20 @@ std::string sys_error(const std::string& what, const std::string& path) {
 
 std::string read_all(const std::string& path, bool& exists) {
   exists = false;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below).
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     if (errno == ENOENT) return {};
     throw JournalError(sys_error("open", path) + "; check the path and its permissions");
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    // A directory, a FIFO or a device (/dev/zero reads forever) cannot be locked, cut and
+    // fsync'd as a journal must be.
+    ::close(fd);
+    throw JournalError("rankpool: journal " + path +
+                       " is not a regular file (a directory, FIFO or device); pass a file "
+                       "path (--journal), which is created if missing");
   }
   exists = true;
   std::string data;
