@@ -71,7 +71,8 @@ rank count P):
 Implementations: rankpool (pool.map, default chunksize ceil(n / 4P) or --chunksize),
   rankpool-chunk1 (pool.map, chunksize 1), mpi-static (hand-written MPI_Scatterv / compute /
   MPI_Gatherv), mpi-dynamic (hand-written master/worker, --mw-chunk inputs per message, a window
-  of 2 per worker, the master computes when no result waits). Every impl runs the same task code.
+  of 2 per worker, the master computes when no result waits; tiny: ceil(n / 4P) inputs). Every impl
+  runs the same task code. tiny leaves rankpool-chunk1 out (10^7 messages, not the pool).
 Warm-up: before the timed runs of each (workload, P), every impl runs once on 10% of the inputs.
 )";
 
@@ -92,7 +93,7 @@ struct Config {
   int mandel_width = 1000, mandel_height = 1000, mandel_iter = 1000;
   std::int64_t pi_tasks = 1000, pi_samples = 100000;
   std::int64_t chunksize = 0;
-  std::int64_t mw_chunk = 1;
+  std::int64_t mw_chunk = 0;  // 0: 1, or Python's rule for tiny
   std::string bind = "core";
   std::string csv = "scaling.csv", json_path = "scaling.json";
   bool quiet = false;
@@ -334,7 +335,10 @@ Sample measure(const Config& c, MPI_Comm comm, const std::string& impl, const Wo
       }
     } else {
       rankpool::baselines::MasterWorkerOptions mw;
-      mw.chunk = c.mw_chunk;
+      // tiny: one message per input would measure MPI latency 10^7 times; use Python's rule.
+      mw.chunk = c.mw_chunk > 0   ? c.mw_chunk
+                 : w.instrumented ? 1
+                                  : std::max<std::int64_t>(1, (n + 4 * size - 1) / (4 * size));
       if (w.instrumented) {
         rankpool::baselines::master_worker(comm, x, y, n, task, mw);
       } else {
@@ -525,17 +529,22 @@ int run_study(const Config& c, int world_rank, int world) {
           double longest = b.serial_measured ? b.longest : w.longest;
           std::vector<std::int64_t> expected = scaled ? w.expected : b.expected, none;
           int reps = w.name == "granularity" ? c.sweep_reps : c.reps;
-          for (const auto& impl : c.impls) measure(c, sub, impl, w, 0.1, none);
-          std::vector<std::vector<Sample>> samples(c.impls.size());
+          // chunksize 1 on tiny would time 10^7 messages, not the pool: left out.
+          std::vector<std::string> impls;
+          for (const auto& impl : c.impls) {
+            if (!(w.name == "tiny" && impl == "rankpool-chunk1")) impls.push_back(impl);
+          }
+          for (const auto& impl : impls) measure(c, sub, impl, w, 0.1, none);
+          std::vector<std::vector<Sample>> samples(impls.size());
           for (int rep = 0; rep < reps; ++rep) {
-            for (std::size_t i = 0; i < c.impls.size(); ++i) {
-              samples[i].push_back(measure(c, sub, c.impls[i], w, 1.0, expected));
+            for (std::size_t i = 0; i < impls.size(); ++i) {
+              samples[i].push_back(measure(c, sub, impls[i], w, 1.0, expected));
             }
           }
           if (!root) continue;
-          for (std::size_t i = 0; i < c.impls.size(); ++i) {
+          for (std::size_t i = 0; i < impls.size(); ++i) {
             Row r;
-            r.workload = w.name, r.impl = c.impls[i], r.task_us = w.task_us, r.n = w.n;
+            r.workload = w.name, r.impl = impls[i], r.task_us = w.task_us, r.n = w.n;
             r.ranks = p, r.t1 = t1, r.lower_bound = std::max(t1 / p, longest);
             for (auto& s : samples[i]) r.times.push_back(s.time), r.correct &= s.correct;
             double med = median_of(r.times);
@@ -630,7 +639,8 @@ int main(int argc, char** argv) {
   app.add_option("--pi-samples", c.pi_samples, "pi: samples per task")->check(CLI::PositiveNumber);
   app.add_option("--chunksize", c.chunksize, "impl rankpool: chunksize (default Python's)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--mw-chunk", c.mw_chunk, "impl mpi-dynamic: inputs per message")
+  app.add_option("--mw-chunk", c.mw_chunk,
+                 "impl mpi-dynamic: inputs per message (default 1; tiny: ceil(n / 4P))")
       ->check(CLI::PositiveNumber);
   app.add_option("--bind", c.bind,
                  "rankpool placement policy (core, socket, numa, l3, hwthread, none)");
