@@ -175,7 +175,7 @@ def case_taskfarm_timelimit():
     n = 24
     tasks, ev = write_tasks("timelimit", n, 2)
     j1 = sbatch("taskfarm.sbatch", "-n", "2", "-t", "1", "--signal=B:USR1@30",
-                TASKS=tasks, LAUNCHER="srun", GRACE=5)
+                TASKS=tasks, LAUNCHER="srun", GRACE=10)
     info = wait_done(j1, 150)
     out = output_of(info)
     check("got SIGUSR1" in out, f"job {j1}: the batch shell never got --signal's SIGUSR1")
@@ -190,7 +190,7 @@ def case_taskfarm_timelimit():
     check(len(done) == len(recs), f"job {j1}: {len(done)} tasks left evidence, {len(recs)} recorded")
     log(f"job {j1}: drained after {len(recs)} of {n} tasks")
 
-    j2 = sbatch("taskfarm.sbatch", "-n", "2", TASKS=tasks, LAUNCHER="mpirun", GRACE=5)
+    j2 = sbatch("taskfarm.sbatch", "-n", "2", TASKS=tasks, LAUNCHER="mpirun", GRACE=10)
     info = wait_done(j2, 150)
     expect_state(j2, info, "COMPLETED", "0:0")
     out = output_of(info)
@@ -202,7 +202,7 @@ def case_taskfarm_timelimit():
 def case_taskfarm_requeue():
     n = 10
     tasks, ev = write_tasks("requeue", n, 1)
-    j = sbatch("taskfarm.sbatch", "-n", "2", TASKS=tasks, LAUNCHER="mpirun", GRACE=5, REQUEUE=1)
+    j = sbatch("taskfarm.sbatch", "-n", "2", TASKS=tasks, LAUNCHER="mpirun", GRACE=10, REQUEUE=1)
     # As --signal=B:USR1 would, once a few tasks are done.
     wait_until(j, lambda i: len(evidence(ev)) >= 2, "2 tasks done", 120)
     subprocess.run(["scancel", "--batch", "--signal=USR1", j], check=True)
