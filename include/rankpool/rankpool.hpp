@@ -9,6 +9,7 @@
 #include "rankpool/process.hpp"
 #include "rankpool/process_info.hpp"
 #include "rankpool/range.hpp"
+#include "rankpool/resumable.hpp"
 #include "rankpool/run.hpp"
 #include "rankpool/sync.hpp"
 #include "rankpool/version.hpp"
