@@ -2,6 +2,7 @@
 
 #include "taskfile.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -240,10 +241,16 @@ std::vector<Row> parse_params_file(const std::string& path) {
                        " is empty; its first row must name the columns");
     }
     const auto& header = records.front().first;
-    for (const auto& name : header) {
+    for (std::size_t c = 0; c < header.size(); ++c) {
+      const auto& name = header[c];
       if (!valid_name(name)) {
         throw InputError("rankpool-run: " + path + ": column name '" + name +
                          "' is not a valid placeholder name (letters, digits, _ - .)");
+      }
+      // Two columns of one name: {name} would silently take the last one.
+      if (std::find(header.begin(), header.begin() + c, name) != header.begin() + c) {
+        throw InputError("rankpool-run: " + path + ": the header names column '" + name +
+                         "' twice; give every column its own name");
       }
     }
     for (std::size_t r = 1; r < records.size(); ++r) {
