@@ -71,6 +71,7 @@ cleanup() {
     # Jobs first, so that no slurmstepd (started by slurmd, not our child) outlives the cluster.
     if [[ -n $(squeue -h -o %i 2>/dev/null) ]]; then
       log "cancelling jobs still queued or running: $(squeue -h -o %i | tr '\n' ' ')"
+      # shellcheck disable=SC2046  # one argument per job id
       scancel --full $(squeue -h -o %i) 2>/dev/null
     fi
     for ((i = 0; i < 300; i++)); do
