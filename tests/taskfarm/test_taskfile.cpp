@@ -199,4 +199,26 @@ TEST(Template, UnknownPlaceholderAndBadFilesAreErrors) {
   for (auto& p : {csv_path, ragged, txt, badjson}) std::remove(p.c_str());
 }
 
+// Found by tests/fuzz (fuzz_params): a JSON \u0000 would cut the shell command short, and a
+// deeply nested value overflowed the stack when written back as text.
+TEST(Template, JsonNulValuesAndDeepNestingAreErrors) {
+  auto nul = write_file("nul.jsonl", "{\"a\": \"x\\u0000; rm -rf /\"}\n");
+  EXPECT_NE(message_of([&] {
+              make_template_tasks("echo {a}", nul);
+            }).find("line 1: the value of 'a' holds a NUL character"),
+            std::string::npos);
+  const std::size_t depth = 200000;
+  auto deep = write_file("deep.jsonl", "{\"a\": 1}\n{\"a\": " + std::string(depth, '[') +
+                                           std::string(depth, ']') + "}\n");
+  EXPECT_NE(message_of([&] {
+              make_template_tasks("echo {a}", deep);
+            }).find("line 2 nests JSON values more than 100 levels deep"),
+            std::string::npos);
+  auto ok = write_file("nested.jsonl", "{\"a\": [[1, {\"b\": [2]}]]}\n");
+  auto tasks = make_template_tasks("echo {a}", ok);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].command, "echo '[[1,{\"b\":[2]}]]'");
+  for (auto& p : {nul, deep, ok}) std::remove(p.c_str());
+}
+
 }  // namespace
