@@ -35,6 +35,8 @@ class Rankpool(CMakePackage):
     # The tests: GoogleTest, and Python 3 for the test drivers.
     depends_on("googletest", type="test")
     depends_on("python@3:", type="test")
+    # tests/bench (rankpool-microbench): Google Benchmark, only with +benchmarks.
+    depends_on("benchmark", type="test", when="+benchmarks")
 
     def cmake_args(self):
         return [
