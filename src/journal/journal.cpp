@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -41,42 +42,6 @@ std::uint32_t get_u32(const char* p) {
 
 std::string sys_error(const std::string& what, const std::string& path) {
   return "rankpool: journal " + path + ": " + what + " failed: " + std::strerror(errno);
-}
-
-std::string read_all(const std::string& path, bool& exists) {
-  exists = false;
-  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below).
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    if (errno == ENOENT) return {};
-    throw JournalError(sys_error("open", path) + "; check the path and its permissions");
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    // A directory, a FIFO or a device (/dev/zero reads forever) cannot be locked, cut and
-    // fsync'd as a journal must be.
-    ::close(fd);
-    throw JournalError("rankpool: journal " + path +
-                       " is not a regular file (a directory, FIFO or device); pass a file "
-                       "path (--journal), which is created if missing");
-  }
-  exists = true;
-  std::string data;
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int saved = errno;
-      ::close(fd);
-      errno = saved;
-      throw JournalError(sys_error("read", path));
-    }
-    if (n == 0) break;
-    data.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return data;
 }
 
 void write_all(int fd, const std::string& data, const std::string& path) {
@@ -121,17 +86,61 @@ std::string journal_frame(std::string_view payload) {
 }
 
 JournalContents read_journal(const std::string& path) {
+  std::vector<std::string> records;
+  JournalContents c =
+      scan_journal(path, [&](std::string_view record) { records.emplace_back(record); });
+  c.records = std::move(records);
+  return c;
+}
+
+JournalContents scan_journal(const std::string& path,
+                             const std::function<void(std::string_view)>& on_record) {
   JournalContents c;
-  bool exists = false;
-  std::string data = read_all(path, exists);
-  const std::size_t n = data.size();
-  std::size_t pos = 0;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return c;
+    throw JournalError(sys_error("open", path) + "; check the path and its permissions");
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  // buf[start, buf.size()) holds bytes read but not yet consumed; `pos` is the file offset of
+  // buf[start].
+  std::string buf;
+  std::size_t start = 0;
+  std::uint64_t pos = 0, file_size = 0;
+  bool eof = false;
+  auto available = [&] { return buf.size() - start; };
+  // Makes at least `want` bytes available unless the file ends first.
+  auto fill = [&](std::size_t want) {
+    while (!eof && available() < want) {
+      if (start > 0) {
+        buf.erase(0, start);
+        start = 0;
+      }
+      std::size_t chunk = std::max<std::size_t>(want - buf.size(), std::size_t{1} << 20);
+      std::size_t old = buf.size();
+      buf.resize(old + chunk);
+      ssize_t n = ::read(fd, &buf[old], chunk);
+      if (n < 0 && errno == EINTR) {
+        buf.resize(old);
+        continue;
+      }
+      if (n < 0) throw JournalError(sys_error("read", path));
+      buf.resize(old + static_cast<std::size_t>(n));
+      file_size += static_cast<std::uint64_t>(n);
+      if (n == 0) eof = true;
+    }
+    return available() >= want;
+  };
   bool header_seen = false;
-  while (pos < n) {
-    const std::size_t left = n - pos;
+  for (;;) {
+    if (!fill(1)) break;  // the end
     // A frame must start with the magic; a shorter tail that is a prefix of it is torn.
-    const std::size_t cmp = std::min(left, sizeof magic);
-    if (std::memcmp(data.data() + pos, magic, cmp) != 0) {
+    fill(frame_header);
+    const std::size_t cmp = std::min(available(), sizeof magic);
+    if (std::memcmp(buf.data() + start, magic, cmp) != 0) {
       if (!header_seen) {
         throw JournalError("rankpool: " + path +
                            " is not a rankpool journal (it does not start with a journal "
@@ -139,9 +148,9 @@ JournalContents read_journal(const std::string& path) {
       }
       break;  // corrupt tail
     }
-    if (left < frame_header) break;  // torn frame header
-    const std::uint32_t len = get_u32(data.data() + pos + 4);
-    const std::uint32_t sum = get_u32(data.data() + pos + 8);
+    if (available() < frame_header) break;  // torn frame header
+    const std::uint32_t len = get_u32(buf.data() + start + 4);
+    const std::uint32_t sum = get_u32(buf.data() + start + 8);
     if (len > journal_max_record) {
       if (!header_seen) {
         throw JournalError("rankpool: journal " + path +
@@ -150,8 +159,8 @@ JournalContents read_journal(const std::string& path) {
       }
       break;
     }
-    if (left - frame_header < len) break;  // torn payload
-    const char* payload = data.data() + pos + frame_header;
+    if (!fill(frame_header + len)) break;  // torn payload
+    const char* payload = buf.data() + start + frame_header;
     if (crc32(payload, len) != sum) {
       if (!header_seen) {
         throw JournalError("rankpool: journal " + path +
@@ -170,21 +179,31 @@ JournalContents read_journal(const std::string& path) {
       c.owner = std::string(record.substr(header_prefix.size()));
       header_seen = true;
     } else {
-      c.records.emplace_back(record);
+      on_record(record);
     }
+    start += frame_header + len;
     pos += frame_header + len;
+  }
+  // The dropped tail runs to the end of the file, read or not.
+  while (!eof) {
+    start = buf.size();
+    fill(1);
   }
   c.exists = header_seen;
   c.valid_bytes = header_seen ? pos : 0;
-  c.dropped_bytes = n - c.valid_bytes;
-  (void)exists;
+  c.dropped_bytes = file_size - c.valid_bytes;
   return c;
 }
 
 JournalWriter::JournalWriter(const std::string& path, const std::string& owner,
                              JournalContents* contents)
     : path_(path) {
-  JournalContents c = read_journal(path);
+  // Scanned, not read: the records are not kept (a caller that wants them passes `contents`).
+  auto scan = [&] {
+    if (contents) return read_journal(path);
+    return scan_journal(path, [](std::string_view) {});
+  };
+  JournalContents c = scan();
   if (c.exists && c.owner != owner) {
     throw JournalError("rankpool: journal " + path + " belongs to another task list (" + c.owner +
                        ", not " + owner +
@@ -207,7 +226,7 @@ JournalWriter::JournalWriter(const std::string& path, const std::string& owner,
       }
       throw JournalError(sys_error("lock", path));
     }
-    c = read_journal(path);  // again, now that no one else can write it
+    c = scan();  // again, now that no one else can write it
     if (c.exists && c.owner != owner) {
       throw JournalError("rankpool: journal " + path + " belongs to another task list (" + c.owner +
                          ", not " + owner + ")");

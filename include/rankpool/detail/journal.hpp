@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +47,12 @@ struct JournalContents {
 /// Reads a journal. A missing or empty file, or one whose header itself is torn, reads as
 /// !exists. Throws JournalError when the file cannot be read or is not a rankpool journal.
 JournalContents read_journal(const std::string& path);
+
+/// As read_journal, but hands each valid record to `on_record` instead of keeping it (`records`
+/// stays empty) and reads the file in pieces, so memory does not grow with the journal (one
+/// record at a time, plus a 1 MiB buffer).
+JournalContents scan_journal(const std::string& path,
+                             const std::function<void(std::string_view)>& on_record);
 
 /// Encodes one framed record (what the writer appends).
 std::string journal_frame(std::string_view payload);
