@@ -18,17 +18,22 @@
 #include <chrono>
 #include <climits>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
+#include <deque>
+#include <exception>
+#include <functional>
 #include <iterator>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <thread>
 #include <vector>
 
+#include "monitor.hpp"
 #include "rankpool/detail/journal.hpp"
 #include "rankpool/rankpool.hpp"
 #include "runner.hpp"
@@ -38,8 +43,6 @@
 namespace {
 
 using namespace rankpool::taskfarm;
-
-enum Exit : int { exit_ok = 0, exit_failed = 1, exit_bad_input = 2, exit_interrupted = 3 };
 
 struct Config {
   std::string task_file;
@@ -53,7 +56,8 @@ struct Config {
   double timeout = 0;
   double grace = 10;
   double kill_after = 2;
-  double status_interval = 10;
+  double status_interval = 30;
+  double lost_after = 120;
   bool retry_failed = false;
   bool resume = true;
   bool dry_run = false;
@@ -66,7 +70,11 @@ const char* exit_codes_text =
     "  2  bad input: options, task file, parameter file, journal or output directory; nothing\n"
     "     was run and the journal was not changed\n"
     "  3  interrupted by SIGTERM, SIGINT or SIGUSR1: running tasks got --grace seconds, the rest\n"
-    "     were killed; run the same command again to resume\n";
+    "     were killed; run the same command again to resume\n"
+    "  4  a rank was lost (its process died, or its heartbeat stopped for --lost-after\n"
+    "     seconds) or the launcher is gone: the tasks in flight are listed (and in\n"
+    "     OUTDIR/.rankpool-run/inflight); run the same command again to resume. (When mpirun\n"
+    "     itself ends the job because a rank died, its exit code is mpirun's, e.g. 137.)\n";
 
 /// A number >= 0 (> 0 when `positive`), with a plain message: CLI11's NonNegativeNumber writes
 /// its range as "0.000000 to 17976931348623157081..." and says "not in range" for "abc" too.
@@ -122,8 +130,13 @@ void build_cli(CLI::App& app, Config& c) {
   app.add_flag("--retry-failed", c.retry_failed, "also rerun tasks the journal records as failed");
   app.add_flag("--dry-run", c.dry_run, "print the tasks that would run, run nothing");
   app.add_option("--status-interval", c.status_interval,
-                 "seconds between status lines when stderr is not a terminal (default 10)")
+                 "seconds between status lines when stderr is not a terminal (default 30)")
       ->check(number_check(true));
+  app.add_option("--lost-after", c.lost_after,
+                 "a rank running a task whose heartbeat stops for SECONDS is lost: the job ends "
+                 "(exit 4) naming it and its tasks (default 120; 0: off; a rank whose process is "
+                 "gone on rank 0's host is lost at once)")
+      ->check(number_check(false));
   app.footer(std::string(exit_codes_text) +
              "\nRank options (--rankpool-*) are rankpool's; see --rankpool-help.\n");
 }
@@ -211,13 +224,119 @@ nlohmann::json to_json(const TaskRecord& r) {
   return j;
 }
 
+/// What the journal records as finished: a sorted array of (task id as a 64-bit number, ok),
+/// 16 bytes per task, the last record of a task winning. Commands are not kept.
+class DoneSet {
+ public:
+  void add(const std::string& id_hex, bool ok) {
+    std::uint64_t id = 0;
+    if (parse_id(id_hex, id)) entries_.push_back({id, ok});
+  }
+  void seal() {
+    std::stable_sort(entries_.begin(), entries_.end(),
+                     [](const Entry& a, const Entry& b) { return a.id < b.id; });
+    // Keep the last record of each id (stable sort: the last is the latest).
+    std::vector<Entry> out;
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+      if (i + 1 < entries_.size() && entries_[i + 1].id == entries_[i].id) continue;
+      out.push_back(entries_[i]);
+    }
+    entries_.swap(out);
+    entries_.shrink_to_fit();
+  }
+  /// 0: not finished before, 1: ok, 2: failed.
+  int find(const std::string& id_hex) const {
+    std::uint64_t id = 0;
+    if (!parse_id(id_hex, id)) return 0;
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), id,
+                               [](const Entry& e, std::uint64_t v) { return e.id < v; });
+    if (it == entries_.end() || it->id != id) return 0;
+    return it->ok ? 1 : 2;
+  }
+
+ private:
+  struct Entry {
+    std::uint64_t id;
+    bool ok;
+  };
+  static bool parse_id(const std::string& hex, std::uint64_t& out) {
+    if (hex.size() != 16) return false;
+    char* end = nullptr;
+    out = std::strtoull(hex.c_str(), &end, 16);
+    return end == hex.c_str() + hex.size();
+  }
+  std::vector<Entry> entries_;
+};
+
+/// Calls on_task for every task of the input (task file or template sweep), streaming.
+using TaskSource = std::function<void(const std::function<void(Task&&)>&)>;
+
+/// The tasks still to run, read by a thread from the task source and handed over through a
+/// bounded queue: rank 0 holds a few hundred tasks at a time, whatever the number of tasks.
+class TaskProducer {
+ public:
+  TaskProducer(TaskSource source, std::function<bool(const Task&)> wanted)
+      : thread_([this, source = std::move(source), wanted = std::move(wanted)] {
+          try {
+            source([&](Task&& t) {
+              if (!wanted(t)) return;
+              std::unique_lock<std::mutex> lock(mu_);
+              room_.wait(lock, [&] { return queue_.size() < capacity || cancel_; });
+              if (cancel_) throw Cancelled{};
+              queue_.push_back(std::move(t));
+              ready_.notify_one();
+            });
+          } catch (const Cancelled&) {
+          } catch (...) {
+            std::lock_guard<std::mutex> lock(mu_);
+            error_ = std::current_exception();
+          }
+          std::lock_guard<std::mutex> lock(mu_);
+          finished_ = true;
+          ready_.notify_one();
+        }) {}
+  ~TaskProducer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cancel_ = true;
+      room_.notify_one();
+    }
+    thread_.join();
+  }
+  TaskProducer(const TaskProducer&) = delete;
+  TaskProducer& operator=(const TaskProducer&) = delete;
+
+  /// The next task, or nullopt at the end; rethrows what the reader threw.
+  std::optional<Task> next() {
+    std::unique_lock<std::mutex> lock(mu_);
+    ready_.wait(lock, [&] { return !queue_.empty() || finished_; });
+    if (queue_.empty()) {
+      if (error_) std::rethrow_exception(error_);
+      return std::nullopt;
+    }
+    Task t = std::move(queue_.front());
+    queue_.pop_front();
+    room_.notify_one();
+    return t;
+  }
+
+ private:
+  struct Cancelled {};
+  static constexpr std::size_t capacity = 256;
+  std::mutex mu_;
+  std::condition_variable ready_, room_;
+  std::deque<Task> queue_;
+  bool finished_ = false, cancel_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;  // last: starts once the rest is built
+};
+
 /// The not-yet-completed tasks as a lazy range of TaskSpecs. It ends early once the run must stop
 /// issuing (a signal or a halt), which is how imap_unordered is told to stop.
 class PendingRange {
  public:
-  PendingRange(const std::vector<Task>* tasks, const std::vector<std::uint32_t>* order,
-               const TaskSpec* base)
-      : tasks_(tasks), order_(order), base_(base) {}
+  PendingRange(TaskProducer* producer, const TaskSpec* base, Master* master)
+      : producer_(producer), base_(base), master_(master) {}
 
   class iterator {
    public:
@@ -228,76 +347,43 @@ class PendingRange {
     using reference = TaskSpec;
 
     iterator() = default;
-    iterator(const PendingRange* r, std::size_t i) : r_(r), i_(i) {}
+    explicit iterator(PendingRange* r) : r_(r) {}
     TaskSpec operator*() const {
-      const Task& t = (*r_->tasks_)[(*r_->order_)[i_]];
+      const Task& t = *r_->peek();
       TaskSpec s = *r_->base_;
       s.id = t.id;
       s.command = t.command;
+      r_->master_->issued(t.id, t.command);
       return s;
     }
     iterator& operator++() {
-      ++i_;
+      r_->current_.reset();
       return *this;
     }
     friend bool operator==(const iterator& a, const iterator& b) { return a.done() == b.done(); }
     friend bool operator!=(const iterator& a, const iterator& b) { return !(a == b); }
 
    private:
-    bool done() const { return !r_ || i_ >= r_->order_->size() || stop_issuing(); }
-    const PendingRange* r_ = nullptr;
-    std::size_t i_ = 0;
+    bool done() const { return !r_ || stop_issuing() || !r_->peek(); }
+    PendingRange* r_ = nullptr;
   };
 
-  iterator begin() const { return iterator(this, 0); }
-  iterator end() const { return iterator(); }
+  iterator begin() { return iterator(this); }
+  iterator end() { return iterator(); }
 
  private:
-  const std::vector<Task>* tasks_;
-  const std::vector<std::uint32_t>* order_;
-  const TaskSpec* base_;
-};
-
-class Progress {
- public:
-  Progress(std::size_t total, double interval)
-      : total_(total), interval_(interval), tty_(::isatty(2) != 0), start_(clock()) {}
-  void update(std::size_t done, std::size_t failed, std::size_t running, bool force = false) {
-    double t = clock();
-    double every = tty_ ? 0.2 : interval_;
-    if (!force && t - last_ < every) return;
-    last_ = t;
-    double rate = done / std::max(1e-9, t - start_);
-    std::string eta =
-        rate > 0 && done < total_ ? fmt_seconds(static_cast<double>(total_ - done) / rate) : "-";
-    char line[256];
-    std::snprintf(line, sizeof line,
-                  "rankpool-run: %zu/%zu done, %zu failed, %zu running, %.1f tasks/s, ETA %s", done,
-                  total_, failed, running, rate, eta.c_str());
-    if (tty_) {
-      std::fprintf(stderr, "\r%s\033[K", line);
-      dirty_ = true;
-    } else {
-      std::fprintf(stderr, "%s\n", line);
+  const std::optional<Task>& peek() {
+    if (!current_ && !ended_) {
+      current_ = producer_->next();
+      ended_ = !current_;
     }
-    std::fflush(stderr);
+    return current_;
   }
-  void finish() {
-    if (dirty_) std::fprintf(stderr, "\n");
-    dirty_ = false;
-  }
-
- private:
-  static double clock() {
-    using namespace std::chrono;
-    return duration<double>(steady_clock::now().time_since_epoch()).count();
-  }
-  std::size_t total_;
-  double interval_;
-  bool tty_;
-  double start_;
-  double last_ = 0;
-  bool dirty_ = false;
+  TaskProducer* producer_;
+  const TaskSpec* base_;
+  Master* master_;
+  std::optional<Task> current_;
+  bool ended_ = false;
 };
 
 void ensure_writable_dir(const std::string& dir, const char* what) {
@@ -324,10 +410,10 @@ void ensure_writable_dir(const std::string& dir, const char* what) {
   ::unlink(probe.c_str());
 }
 
-int run_master(rankpool::Pool& pool, const Config& cfg) {
+int run_master(rankpool::Pool& pool, const Config& cfg, bool master_computes) {
   // ---- input: everything is checked before anything is written ------------------------------
   HaltPolicy halt = parse_halt(cfg.halt);
-  std::vector<Task> tasks;
+  TaskSource tasks;
   std::string source;
   if (!cfg.templ.empty() || !cfg.params.empty()) {
     if (cfg.templ.empty() || cfg.params.empty()) {
@@ -336,7 +422,9 @@ int run_master(rankpool::Pool& pool, const Config& cfg) {
     if (!cfg.task_file.empty()) {
       throw InputError("rankpool-run: give either TASKFILE or --template with --params, not both");
     }
-    tasks = make_template_tasks(cfg.templ, cfg.params);
+    tasks = [templ = cfg.templ, params = cfg.params](const std::function<void(Task &&)>& f) {
+      for_each_template_task(templ, params, f);
+    };
     source = cfg.params;
   } else {
     if (cfg.task_file.empty()) {
@@ -344,10 +432,11 @@ int run_master(rankpool::Pool& pool, const Config& cfg) {
           "rankpool-run: no task file; usage: rankpool-run TASKFILE [options] (see "
           "--help)");
     }
-    tasks = parse_task_file(cfg.task_file);
+    tasks = [path = cfg.task_file](const std::function<void(Task &&)>& f) {
+      for_each_task(path, f);
+    };
     source = cfg.task_file;
   }
-  if (tasks.size() > UINT32_MAX) throw InputError("rankpool-run: too many tasks");
   const std::string source_abs = absolute(source);
   char owner_hash[17];
   std::snprintf(owner_hash, sizeof owner_hash, "%016llx",
@@ -356,43 +445,55 @@ int run_master(rankpool::Pool& pool, const Config& cfg) {
   const std::string journal_path = cfg.journal.empty() ? source + ".journal" : cfg.journal;
   const std::string out_dir = cfg.output_dir.empty() ? source + ".out" : cfg.output_dir;
 
-  rankpool::detail::JournalContents previous = rankpool::detail::read_journal(journal_path);
-  if (previous.exists && previous.owner != owner) {
-    throw rankpool::JournalError("rankpool-run: journal " + journal_path +
-                                 " belongs to another task file (" + previous.owner +
-                                 "); pass --journal with a new path, or delete it to start afresh");
-  }
-  std::unordered_map<std::string, bool> done_before;  // id -> ok (the last record wins)
-  for (const auto& rec : previous.records) {
-    try {
-      auto j = nlohmann::json::parse(rec);
-      done_before[j.at("id").get<std::string>()] = j.at("status").get<std::string>() == "ok";
-    } catch (const nlohmann::json::exception&) {
-      // a record this version cannot read: ignored, the task runs again
+  // The journal, one record at a time: only the ids and outcomes are kept (DoneSet).
+  // Errors in the input are reported before those of the journal.
+  DoneSet done_before;
+  std::exception_ptr journal_error;
+  rankpool::detail::JournalContents previous;
+  try {
+    previous = rankpool::detail::scan_journal(journal_path, [&](std::string_view rec) {
+      try {
+        auto j = nlohmann::json::parse(rec);
+        done_before.add(j.at("id").get<std::string>(), j.at("status").get<std::string>() == "ok");
+      } catch (const nlohmann::json::exception&) {
+        // a record this version cannot read: ignored, the task runs again
+      }
+    });
+    if (previous.exists && previous.owner != owner) {
+      throw rankpool::JournalError(
+          "rankpool-run: journal " + journal_path + " belongs to another task file (" +
+          previous.owner + "); pass --journal with a new path, or delete it to start afresh");
     }
+  } catch (const rankpool::JournalError&) {
+    journal_error = std::current_exception();
+    done_before = DoneSet();
   }
-  std::vector<std::uint32_t> order;
-  std::size_t already_ok = 0, already_failed = 0;
-  for (std::uint32_t i = 0; i < tasks.size(); ++i) {
-    auto it = done_before.find(tasks[i].id);
-    if (it != done_before.end() && it->second) {
+  done_before.seal();
+  auto wanted = [&done_before, retry = cfg.retry_failed](const Task& t) {
+    int before = done_before.find(t.id);
+    return before == 0 || (before == 2 && retry);
+  };
+  // A first pass over the input checks all of it and counts (nothing is kept); a second pass,
+  // while the tasks run, issues them.
+  std::size_t total = 0, already_ok = 0, already_failed = 0;
+  tasks([&](Task&& t) {
+    int before = done_before.find(t.id);
+    if (before == 1) {
       ++already_ok;
-    } else if (it != done_before.end() && !cfg.retry_failed) {
+    } else if (before == 2 && !cfg.retry_failed) {
       ++already_failed;
     } else {
-      order.push_back(i);
+      ++total;
+      if (cfg.dry_run && !journal_error) std::printf("%s\t%s\n", t.id.c_str(), t.command.c_str());
     }
-  }
-  done_before.clear();
-  previous.records.clear();
-  previous.records.shrink_to_fit();
+  });
+  if (journal_error) std::rethrow_exception(journal_error);
 
   if (cfg.dry_run) {
-    for (auto i : order) std::printf("%s\t%s\n", tasks[i].id.c_str(), tasks[i].command.c_str());
     std::fprintf(stderr,
                  "rankpool-run: dry run: %zu tasks would run (%zu done before, %zu failed before "
                  "and kept; --retry-failed reruns them)\n",
-                 order.size(), already_ok, already_failed);
+                 total, already_ok, already_failed);
     return exit_ok;
   }
 
@@ -430,12 +531,20 @@ int run_master(rankpool::Pool& pool, const Config& cfg) {
   base.kill_after = cfg.kill_after;
   base.retries = cfg.retries;
 
-  const std::size_t total = order.size();
-  std::size_t finished = 0, ok = 0, failed = 0, interrupted = 0, issued_back = 0;
+  MasterConfig mc;
+  mc.out_dir = out_dir;
+  mc.journal_path = journal_path;
+  mc.status_interval = cfg.status_interval;
+  mc.lost_after = cfg.lost_after;
+  mc.first_worker = master_computes ? 0 : 1;
+  mc.ranks = mc.first_worker + pool.processes();
+  mc.total = total;
+  Master master(mc);
+
+  std::size_t finished = 0, ok = 0, failed = 0, interrupted = 0;
   std::vector<TaskRecord> slowest;   // the 5 slowest, slowest first
   std::vector<TaskRecord> failures;  // the first 20
   bool halted = false;
-  Progress progress(total, cfg.status_interval);
   using Clock = std::chrono::steady_clock;
   auto last_commit = Clock::now();
 
@@ -444,35 +553,32 @@ int run_master(rankpool::Pool& pool, const Config& cfg) {
                "before%s); journal %s, output %s\n",
                total, pool.processes(), already_ok, already_failed,
                cfg.retry_failed ? ", rerun" : " and kept", journal_path.c_str(), out_dir.c_str());
-  PendingRange range(&tasks, &order, &base);
+  TaskProducer producer(tasks, wanted);
+  PendingRange range(&producer, &base, &master);
   for (const TaskRecord& r : pool.imap_unordered(rankpool::taskfarm::run_task, range, 1)) {
-    ++issued_back;
-    switch (r.status()) {
-      case TaskState::not_run:
-        continue;
-      case TaskState::interrupted:
-        ++interrupted;
-        continue;
-      case TaskState::ok:
-      case TaskState::failed:
-        break;
+    const bool recorded = r.status() == TaskState::ok || r.status() == TaskState::failed;
+    if (r.status() == TaskState::interrupted) ++interrupted;
+    if (recorded) {
+      const std::string line = to_json(r).dump();
+      journal->append(line);
+      ++finished;
+      if (r.status() == TaskState::ok) {
+        ++ok;
+      } else {
+        ++failed;
+        if (failures.size() < 20) failures.push_back(r);
+      }
+      if (results) std::fprintf(results, "%s\n", line.c_str());
+      if (slowest.size() < 5 || r.elapsed > slowest.back().elapsed) {
+        slowest.push_back(r);
+        std::sort(slowest.begin(), slowest.end(),
+                  [](const TaskRecord& a, const TaskRecord& b) { return a.elapsed > b.elapsed; });
+        if (slowest.size() > 5) slowest.pop_back();
+      }
     }
-    const std::string line = to_json(r).dump();
-    journal->append(line);
-    ++finished;
-    if (r.status() == TaskState::ok) {
-      ++ok;
-    } else {
-      ++failed;
-      if (failures.size() < 20) failures.push_back(r);
-    }
-    if (results) std::fprintf(results, "%s\n", line.c_str());
-    if (slowest.size() < 5 || r.elapsed > slowest.back().elapsed) {
-      slowest.push_back(r);
-      std::sort(slowest.begin(), slowest.end(),
-                [](const TaskRecord& a, const TaskRecord& b) { return a.elapsed > b.elapsed; });
-      if (slowest.size() > 5) slowest.pop_back();
-    }
+    // Recorded (written) before it leaves the in-flight table.
+    master.returned(r.id, recorded, r.status() == TaskState::failed);
+    if (!recorded) continue;
     auto now = Clock::now();
     if (journal->uncommitted() >= 256 || now - last_commit >= std::chrono::milliseconds(50)) {
       journal->commit();
@@ -485,19 +591,21 @@ int run_master(rankpool::Pool& pool, const Config& cfg) {
                       : static_cast<double>(failed) >= halt.threshold;
       if (trip) {
         halted = true;
-        std::fprintf(stderr, "rankpool-run: halting (%s): %zu of %zu finished tasks failed\n",
-                     halt.now ? "now: killing running tasks" : "soon: letting running tasks finish",
-                     failed, finished);
+        char line[200];
+        std::snprintf(
+            line, sizeof line, "rankpool-run: halting (%s): %zu of %zu finished tasks failed",
+            halt.now ? "now: killing running tasks" : "soon: letting running tasks finish", failed,
+            finished);
+        master.say(line);
         request_halt(halt.now);
       }
     }
-    progress.update(finished, failed, 0);
   }
   journal->commit();
   journal.reset();
   if (results) std::fclose(results);
   ::unlink(stop_file.c_str());
-  progress.finish();
+  master.finish();
 
   // ---- summary --------------------------------------------------------------------------------
   const std::size_t not_run = total - finished;
@@ -573,6 +681,10 @@ int main(int argc, char** argv) {
     cli_error = std::string("rankpool-run: ") + e.what() + " (see rankpool-run --help)";
   }
   install_signal_handlers();
+  start_watchdog();
+  struct StopWatchdog {
+    ~StopWatchdog() { stop_watchdog(); }
+  } stop_watchdog_at_exit;
   // Rank 0 only coordinates (when there are other ranks): it must see each result as it arrives
   // to journal it, halt on failures and report progress, which it cannot do while it waits for a
   // task of its own. --rankpool-master-computes 1 makes it run tasks too.
@@ -584,7 +696,7 @@ int main(int argc, char** argv) {
       return exit_bad_input;
     }
     try {
-      return run_master(pool, cfg);
+      return run_master(pool, cfg, pool.options().master_computes);
     } catch (const InputError& e) {
       std::fprintf(stderr, "%s\n", e.what());
       return exit_bad_input;

@@ -4,18 +4,21 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <exception>
 
 #include "rankpool/rankpool.hpp"
+#include "status.hpp"
 
 extern char** environ;
 
@@ -25,7 +28,8 @@ namespace taskfarm {
 namespace {
 
 volatile std::sig_atomic_t g_stop_signal = 0;
-volatile std::sig_atomic_t g_halt = 0;  // 1 soon, 2 now
+volatile std::sig_atomic_t g_halt = 0;       // 1 soon, 2 now
+volatile std::sig_atomic_t g_abandoned = 0;  // the rank is ending (its launcher is gone)
 int g_wake[2] = {-1, -1};
 char g_stop_file[4096] = {0};
 
@@ -92,36 +96,119 @@ struct Attempt {
   std::string error;
 };
 
+/// Starts `/bin/sh -c COMMAND` in its own process group, stdin from /dev/null, stdout and stderr
+/// into `out` and `err`, rankpool-run's signal handlers back to their defaults, and SIGKILL as its
+/// parent-death signal (a rank killed with kill -9 takes its task's shell with it instead of
+/// leaving it running unrecorded). vfork, as posix_spawn does, so the cost does not grow with
+/// the rank's memory; every signal is blocked meanwhile so no handler runs in the child.
+pid_t spawn_shell(const std::string& command, const std::string& out, const std::string& err,
+                  std::string& error) {
+  const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
+  const pid_t parent = ::getpid();
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  volatile int child_errno = 0;
+  volatile const char* child_what = nullptr;
+  pid_t pid = ::vfork();
+  if (pid == 0) {
+    // The child: only system calls from here to execve (the memory is the parent's).
+    for (int s : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGCHLD, SIGPIPE, SIGQUIT, SIGHUP}) {
+      ::signal(s, SIG_DFL);
+    }
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // the rank died already
+    int fd = ::open("/dev/null", O_RDONLY);
+    if (fd < 0 || ::dup2(fd, 0) < 0) {
+      child_errno = errno;
+      child_what = "/dev/null";
+      ::_exit(127);
+    }
+    if (fd != 0) ::close(fd);
+    const std::string* files[2] = {&out, &err};
+    for (int target = 1; target <= 2; ++target) {
+      fd = ::open(files[target - 1]->c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd < 0 || ::dup2(fd, target) < 0) {
+        child_errno = errno;
+        child_what = files[target - 1]->c_str();
+        ::_exit(127);
+      }
+      if (fd != target) ::close(fd);
+    }
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    ::execve("/bin/sh", const_cast<char* const*>(argv), environ);
+    child_errno = errno;
+    child_what = "/bin/sh";
+    ::_exit(127);
+  }
+  int saved = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) {
+    error = std::string("could not start /bin/sh: ") + std::strerror(saved);
+    return -1;
+  }
+  if (child_errno != 0) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    error = std::string("could not start /bin/sh: ") +
+            (child_what ? const_cast<const char*>(child_what) : "") + ": " +
+            std::strerror(child_errno);
+    return -1;
+  }
+  return pid;
+}
+
+/// This rank's status file, OUTDIR/.rankpool-run/rank-<rank>: one fixed-size line that rank 0
+/// reads to learn which rank runs which task, and whether the rank still lives (status.hpp).
+class StatusFile {
+ public:
+  void running(const std::string& dir, const std::string& id, pid_t task, bool sync) {
+    if (dir != dir_) open(dir);
+    if (fd_ < 0) return;
+    ++beat_;
+    StatusLine line;
+    line.state = "running";
+    line.task_id = id;
+    line.task_pid = task;
+    line.rank_pid = ::getpid();
+    line.beat = beat_;
+    line.rank = current_process().rank;
+    line.host = current_process().host;
+    std::string text = format_status(line);
+    [[maybe_unused]] ssize_t n = ::pwrite(fd_, text.data(), text.size(), 0);
+    if (sync) ::fdatasync(fd_);
+  }
+
+ private:
+  void open(const std::string& dir) {
+    if (fd_ >= 0) ::close(fd_);
+    dir_ = dir;
+    ::mkdir(dir.c_str(), 0755);
+    std::string path = status_path(dir, current_process().rank);
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  }
+  std::string dir_;
+  int fd_ = -1;
+  std::uint64_t beat_ = 0;
+};
+
+StatusFile g_status;
+std::atomic<pid_t> g_task_group{0};
+
 Attempt run_once(const TaskSpec& spec, const std::string& out, const std::string& err) {
   Attempt a;
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  sigset_t defaults, empty;
-  sigemptyset(&empty);
-  sigemptyset(&defaults);
-  for (int s : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGCHLD, SIGPIPE, SIGQUIT, SIGHUP})
-    sigaddset(&defaults, s);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setpgroup(&attr, 0);  // its own process group, so a kill reaches all of it
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  const char* argv[] = {"sh", "-c", spec.command.c_str(), nullptr};
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, "/bin/sh", &actions, &attr, const_cast<char* const*>(argv), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    a.error = std::string("could not start /bin/sh: ") + std::strerror(rc) + " (output files " +
-              out + ", " + err + ")";
+  pid_t pid = spawn_shell(spec.command, out, err, a.error);
+  if (pid < 0) {
+    a.error += " (output files " + out + ", " + err + ")";
     a.status = -1;
     return a;
   }
+  g_task_group = pid;
+  const std::string status_dir = spec.out_dir + "/" + status_dir_name;
+  g_status.running(status_dir, spec.id, pid, false);
+  double next_beat = now_steady() + heartbeat_seconds;
 
   const double started = now_steady();
   const double timeout_at = spec.timeout > 0 ? started + spec.timeout : 0;
@@ -137,6 +224,10 @@ Attempt run_once(const TaskSpec& spec, const std::string& out, const std::string
       break;
     }
     const double t = now_steady();
+    if (t >= next_beat) {  // rank 0 watches this to tell a lost rank from a slow task
+      g_status.running(status_dir, spec.id, pid, true);
+      next_beat = t + heartbeat_seconds;
+    }
     if (!stop_seen && t >= next_stop_check) {
       int mode = stop_mode(spec.stop_file);
       next_stop_check = t + 0.1;
@@ -173,6 +264,7 @@ Attempt run_once(const TaskSpec& spec, const std::string& out, const std::string
   }
   // Whatever the task left behind in its group goes too when it was killed.
   if (term_sent) ::kill(-pid, SIGKILL);
+  g_task_group = 0;
   return a;
 }
 
@@ -214,6 +306,12 @@ void request_halt(bool now) {
   g_halt = now ? 2 : 1;
   write_stop_file(now ? "now\n" : "drain\n");
   wake();
+}
+
+void kill_running_task() {
+  g_abandoned = 1;  // what it ends with is not the task's doing: not a failure, not recorded
+  pid_t group = g_task_group;
+  if (group > 0) ::kill(-group, SIGKILL);
 }
 
 bool stop_issuing() {
@@ -258,7 +356,7 @@ TaskRecord run_task(TaskSpec spec) {
         rec.exit_code = -1;
         rec.signal = WTERMSIG(a.status);
       }
-      if (a.interrupted) {
+      if (a.interrupted || g_abandoned) {
         rec.state = static_cast<int>(TaskState::interrupted);
         break;
       }

@@ -3,7 +3,9 @@
 // and run_task, which runs one task in a child process on whichever rank gets it.
 //
 // Each task runs as `/bin/sh -c COMMAND` in its own process group, stdin from /dev/null, stdout
-// and stderr into OUTDIR/<id[0:2]>/<id>.out and .err (empty files are removed). A timeout or a
+// and stderr into OUTDIR/<id[0:2]>/<id>.out and .err (empty files are removed); the shell dies
+// with its rank (parent-death signal SIGKILL). The rank's status file (status.hpp) names the task
+// it runs. A timeout or a
 // stop request kills the whole process group: SIGTERM, then SIGKILL `kill_after` seconds later.
 //
 // Stop requests reach a running task two ways: a signal (SIGTERM, SIGINT, SIGUSR1) delivered to
@@ -78,6 +80,9 @@ void set_stop_file(const std::string& path);
 void request_halt(bool now);
 /// True when no more tasks may start (a signal, or a halt).
 bool stop_issuing();
+/// Kills the process group of the task this rank is running, if any (async-signal-safe; for the
+/// watchdog that ends a rank whose launcher is gone).
+void kill_running_task();
 
 }  // namespace taskfarm
 }  // namespace rankpool

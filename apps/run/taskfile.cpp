@@ -183,39 +183,54 @@ std::uint64_t fnv1a64(const std::string& data, std::uint64_t seed) {
   return h;
 }
 
-std::string task_id(const std::string& command, std::uint64_t occurrence) {
-  std::uint64_t h = fnv1a64(command);
-  h = fnv1a64("\n#" + std::to_string(occurrence), h);
+namespace {
+std::string task_id_of_hash(std::uint64_t command_hash, std::uint64_t occurrence) {
+  std::uint64_t h = fnv1a64("\n#" + std::to_string(occurrence), command_hash);
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return buf;
 }
+}  // namespace
+
+std::string task_id(const std::string& command, std::uint64_t occurrence) {
+  return task_id_of_hash(fnv1a64(command), occurrence);
+}
+
+Task TaskNumbering::make(std::string command, std::uint64_t line) {
+  const std::uint64_t h = fnv1a64(command);
+  Task t;
+  t.id = task_id_of_hash(h, seen_[h]++);
+  t.command = std::move(command);
+  t.line = line;
+  return t;
+}
 
 std::vector<Task> make_tasks(std::vector<std::pair<std::string, std::uint64_t>> commands) {
-  std::unordered_map<std::string, std::uint64_t> seen;
+  TaskNumbering numbering;
   std::vector<Task> tasks;
   tasks.reserve(commands.size());
-  for (auto& [command, line] : commands) {
-    std::uint64_t occurrence = seen[command]++;
-    Task t;
-    t.id = task_id(command, occurrence);
-    t.command = std::move(command);
-    t.line = line;
-    tasks.push_back(std::move(t));
-  }
+  for (auto& [command, line] : commands) tasks.push_back(numbering.make(std::move(command), line));
   return tasks;
 }
 
-std::vector<Task> parse_task_file(const std::string& path) {
-  std::vector<std::pair<std::string, std::uint64_t>> commands;
+void for_each_task(const std::string& path, const std::function<void(Task&&)>& on_task) {
+  TaskNumbering numbering;
+  bool any = false;
   for_each_line(path, "task file", [&](const std::string& line, std::uint64_t number) {
-    if (!blank_or_comment(line)) commands.emplace_back(line, number);
+    if (blank_or_comment(line)) return;
+    any = true;
+    on_task(numbering.make(line, number));
   });
-  if (commands.empty()) {
+  if (!any) {
     throw InputError("rankpool-run: task file " + path +
                      " holds no commands; write one shell command per line");
   }
-  return make_tasks(std::move(commands));
+}
+
+std::vector<Task> parse_task_file(const std::string& path) {
+  std::vector<Task> tasks;
+  for_each_task(path, [&](Task&& t) { tasks.push_back(std::move(t)); });
+  return tasks;
 }
 
 std::string shell_quote(const std::string& value) {
@@ -233,6 +248,14 @@ std::string shell_quote(const std::string& value) {
 
 std::vector<Row> parse_params_file(const std::string& path) {
   std::vector<Row> rows;
+  for_each_params_row(path, [&](Row&& row, std::uint64_t) { rows.push_back(std::move(row)); });
+  return rows;
+}
+
+void for_each_params_row(const std::string& path,
+                         const std::function<void(Row&&, std::uint64_t)>& on_row) {
+  std::uint64_t rows = 0;
+  auto emit = [&](Row&& row) { on_row(std::move(row), ++rows); };
   if (ends_with(path, ".csv")) {
     std::string text = read_text(path, "parameter file");
     auto records = parse_csv(text, path);
@@ -262,7 +285,7 @@ std::vector<Row> parse_params_file(const std::string& path) {
       }
       Row row;
       for (std::size_t i = 0; i < header.size(); ++i) row[header[i]] = fields[i];
-      rows.push_back(std::move(row));
+      emit(std::move(row));
     }
   } else if (ends_with(path, ".jsonl") || ends_with(path, ".ndjson") || ends_with(path, ".json")) {
     for_each_line(path, "parameter file", [&](const std::string& line, std::uint64_t number) {
@@ -303,16 +326,15 @@ std::vector<Row> parse_params_file(const std::string& path) {
         }
         row[it.key()] = std::move(value);
       }
-      rows.push_back(std::move(row));
+      emit(std::move(row));
     });
   } else {
     throw InputError("rankpool-run: parameter file " + path +
                      " must end in .csv (header row) or .jsonl (one JSON object per line)");
   }
-  if (rows.empty()) {
+  if (rows == 0) {
     throw InputError("rankpool-run: parameter file " + path + " holds no rows");
   }
-  return rows;
 }
 
 namespace {
@@ -374,21 +396,25 @@ std::string expand_template(const std::string& templ, const Row& row, std::uint6
   return out;
 }
 
-std::vector<Task> make_template_tasks(const std::string& templ, const std::string& params_path) {
+void for_each_template_task(const std::string& templ, const std::string& params_path,
+                            const std::function<void(Task&&)>& on_task) {
   template_placeholders(templ);  // syntax errors first
-  std::vector<Row> rows = parse_params_file(params_path);
-  std::vector<std::pair<std::string, std::uint64_t>> commands;
-  commands.reserve(rows.size());
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    std::string command = expand_template(templ, rows[i], i + 1);
+  TaskNumbering numbering;
+  for_each_params_row(params_path, [&](Row&& row, std::uint64_t number) {
+    std::string command = expand_template(templ, row, number);
     if (command.size() > max_line_bytes) {
-      throw InputError("rankpool-run: row " + std::to_string(i + 1) + " of " + params_path +
+      throw InputError("rankpool-run: row " + std::to_string(number) + " of " + params_path +
                        " expands to a command longer than " + std::to_string(max_line_bytes) +
                        " bytes");
     }
-    commands.emplace_back(std::move(command), i + 1);
-  }
-  return make_tasks(std::move(commands));
+    on_task(numbering.make(std::move(command), number));
+  });
+}
+
+std::vector<Task> make_template_tasks(const std::string& templ, const std::string& params_path) {
+  std::vector<Task> tasks;
+  for_each_template_task(templ, params_path, [&](Task&& t) { tasks.push_back(std::move(t)); });
+  return tasks;
 }
 
 }  // namespace taskfarm

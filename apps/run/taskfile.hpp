@@ -4,7 +4,9 @@
 // tests/taskfarm.
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,9 @@ class InputError : public Error {
  public:
   using Error::Error;
 };
+
+/// One row of parameters: name -> value.
+using Row = std::map<std::string, std::string>;
 
 /// The longest command line accepted.
 inline constexpr std::size_t max_line_bytes = 1u << 20;
@@ -38,6 +43,26 @@ std::string task_id(const std::string& command, std::uint64_t occurrence);
 /// Assigns ids to commands in order (occurrence counted per distinct text).
 std::vector<Task> make_tasks(std::vector<std::pair<std::string, std::uint64_t>> commands);
 
+/// Assigns ids one command at a time, as make_tasks does, remembering only a 64-bit hash and a
+/// count per distinct command (about 40 bytes each), not the commands.
+class TaskNumbering {
+ public:
+  Task make(std::string command, std::uint64_t line);
+
+ private:
+  std::unordered_map<std::uint64_t, std::uint64_t> seen_;
+};
+
+/// A streaming parse_task_file: calls on_task for each task in order, holding one line at a time.
+/// Throws as parse_task_file does (before or after some calls).
+void for_each_task(const std::string& path, const std::function<void(Task&&)>& on_task);
+/// A streaming make_template_tasks (a .csv file is read whole, a .jsonl file a line at a time).
+void for_each_template_task(const std::string& templ, const std::string& params_path,
+                            const std::function<void(Task&&)>& on_task);
+/// A streaming parse_params_file: on_row(row, row number from 1).
+void for_each_params_row(const std::string& path,
+                         const std::function<void(Row&&, std::uint64_t)>& on_row);
+
 /// Reads a task file: each line not empty and not starting with '#' (after leading blanks) is a
 /// command; a trailing CR is stripped. Throws InputError for a missing or unreadable file, a file
 /// containing a NUL byte, a line over max_line_bytes (naming the line), or no commands at all.
@@ -47,8 +72,6 @@ std::vector<Task> parse_task_file(const std::string& path);
 /// interpreted by the shell: quotes, ;, $(...), backquotes, spaces, newlines, any bytes).
 std::string shell_quote(const std::string& value);
 
-/// One row of parameters: name -> value.
-using Row = std::map<std::string, std::string>;
 
 /// Reads rows: `.csv` (first row names the columns; RFC 4180 quoting) or `.jsonl`/`.ndjson`/
 /// `.json` (one JSON object per line; strings as-is, other values as their JSON text).

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <vector>
 
 #include "rankpool/detail/journal.hpp"
 
@@ -195,3 +196,31 @@ TEST(Journal, TornHeaderStartsAfresh) {
 }
 
 }  // namespace
+
+// scan_journal reads in 1 MiB pieces: records that straddle them, and one larger than a piece,
+// come back whole, and a torn tail after them is measured to the end of the file.
+TEST(Journal, ScanStreamsRecordsAcrossItsBuffer) {
+  std::string path = temp_path("scan");
+  std::remove(path.c_str());
+  std::vector<std::string> written;
+  {
+    JournalWriter w(path, "owner-s");
+    for (int i = 0; i < 40; ++i) {
+      written.push_back(std::string(70000 + 997 * i, static_cast<char>('a' + i % 26)));
+      w.append(written.back());
+    }
+    written.push_back(std::string(3u << 20, 'z'));  // 3 MiB: more than one piece
+    w.append(written.back());
+  }
+  const std::string whole = slurp(path);
+  spit(path, whole + journal_frame("torn tail").substr(0, 15));
+  std::vector<std::string> seen;
+  auto c = rankpool::detail::scan_journal(path, [&](std::string_view r) { seen.emplace_back(r); });
+  EXPECT_TRUE(c.exists);
+  EXPECT_EQ(c.owner, "owner-s");
+  EXPECT_TRUE(c.records.empty());
+  EXPECT_EQ(seen, written);
+  EXPECT_EQ(c.valid_bytes, whole.size());
+  EXPECT_EQ(c.dropped_bytes, 15u);
+  std::remove(path.c_str());
+}
