@@ -929,6 +929,22 @@ TEST(SerializeErrors, CorruptHugeLength) {
   std::memcpy(v.data(), &too_many, sizeof too_many);
   EXPECT_THROW((void)from_bytes<std::vector<std::int32_t>>(v), SerializationError);
 
+  // A count larger than the bytes left is refused before anything is allocated for it: every
+  // element takes at least one byte (tests/fuzz/fuzz_decode: otherwise 2^40 strings are
+  // allocated for a 16-byte message, and AddressSanitizer aborts).
+  std::vector<char> w = to_bytes(std::vector<std::string>{"ab"});
+  const std::uint64_t many = std::uint64_t{1} << 40;
+  std::memcpy(w.data(), &many, sizeof many);
+  try {
+    (void)from_bytes<std::vector<std::string>>(w);
+    ADD_FAILURE() << "expected a throw";
+  } catch (const SerializationError& e) {
+    EXPECT_NE(std::string(e.what()).find("truncated message: needed 1099511627766 more bytes at "
+                                         "offset 8 of 18"),
+              std::string::npos)
+        << e.what();
+  }
+
   // A length that fits in memory but exceeds the message is a truncation.
   std::vector<char> t = to_bytes(std::vector<std::int32_t>{1, 2});
   const std::uint64_t three = 3;

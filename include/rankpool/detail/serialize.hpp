@@ -398,6 +398,8 @@ class MemoryReadBuffer final : public std::streambuf {
   std::size_t short_read_offset() const { return short_offset_; }
   std::size_t short_read_requested() const { return short_requested_; }
   std::size_t short_read_available() const { return short_available_; }
+  /// Records a read of `wanted` bytes here as short, without reading (a length that cannot fit).
+  void refuse_read(std::size_t wanted) { note_short(wanted, remaining()); }
 
  protected:
   std::streamsize xsgetn(char* s, std::streamsize n) override {
@@ -405,15 +407,18 @@ class MemoryReadBuffer final : public std::streambuf {
     const auto wanted = static_cast<std::size_t>(n);
     const std::size_t available = remaining();
     const std::size_t got = wanted < available ? wanted : available;
-    if (got < wanted && !short_read_) {
-      short_read_ = true;
-      short_offset_ = position();
-      short_requested_ = wanted;
-      short_available_ = available;
-    }
+    if (got < wanted) note_short(wanted, available);
     if (got > 0) std::memcpy(s, cur_, got);
     cur_ += got;
     return static_cast<std::streamsize>(got);
+  }
+
+  void note_short(std::size_t wanted, std::size_t available) {
+    if (short_read_) return;  // the first one is reported
+    short_read_ = true;
+    short_offset_ = position();
+    short_requested_ = wanted;
+    short_available_ = available;
   }
 
   int_type underflow() override {
@@ -437,6 +442,34 @@ class MemoryReadBuffer final : public std::streambuf {
   std::size_t short_requested_ = 0;
   std::size_t short_available_ = 0;
 };
+
+/// The buffer the innermost Reader of this thread is decoding from, while it decodes.
+inline thread_local MemoryReadBuffer* active_read_buffer = nullptr;
+
+}  // namespace rankpool::detail
+
+namespace cereal {
+
+/// Loads a container's or string's element count, refusing a count larger than the bytes left in
+/// the message (while a Reader decodes) as a truncated message: a corrupt count would otherwise
+/// be allocated and filled before the short read shows (gigabytes for a 20-byte message, or an
+/// abort under AddressSanitizer, whose operator new cannot throw; found by tests/fuzz/fuzz_decode).
+/// Limitation: elements that encode to no bytes at all (std::monostate, std::tuple<>, empty classes
+/// with an empty serialize) cannot be decoded in a container with more elements than bytes follow.
+/// Non-template, so overload resolution prefers it to cereal's serialize template for SizeTag.
+inline void CEREAL_SERIALIZE_FUNCTION_NAME(BinaryInputArchive& ar, SizeTag<size_type&>& tag) {
+  ar(tag.size);
+  auto* buffer = ::rankpool::detail::active_read_buffer;
+  if (buffer != nullptr && tag.size > buffer->remaining()) {
+    buffer->refuse_read(static_cast<std::size_t>(tag.size));
+    throw Exception("a length of " + std::to_string(tag.size) + " exceeds the " +
+                    std::to_string(buffer->remaining()) + " bytes left in the message");
+  }
+}
+
+}  // namespace cereal
+
+namespace rankpool::detail {
 
 // ---------------------------------------------------------------------------------------------
 // Writer / Reader
@@ -497,6 +530,11 @@ class Reader {
                   "rankpool: this type cannot be serialized; give it a cereal serialize "
                   "function (or save/load), or make it trivially copyable");
     const std::size_t start = buffer_.position();
+    struct Active {  // active_read_buffer is ours while decoding (Readers may nest)
+      MemoryReadBuffer* saved = active_read_buffer;
+      explicit Active(MemoryReadBuffer* b) { active_read_buffer = b; }
+      ~Active() { active_read_buffer = saved; }
+    } active(&buffer_);
     try {
       archive_(value);
     } catch (const cereal::Exception& e) {
