@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "rankpool/detail/callable.hpp"
+#include "rankpool/detail/hierarchy.hpp"
 #include "rankpool/detail/scheduler.hpp"
 #include "rankpool/detail/topology.hpp"
 
@@ -41,6 +42,13 @@ struct PoolOptions {
   bool report_binding = false;
   /// Rank 0 writes every rank's placement as JSON to this file ("" = none).
   std::string binding_json;
+  /// "flat" (rank 0 feeds every worker), "node" (one leader per node, not computing, relays
+  /// batches for its node's workers) or "auto" (node when the cost model says the single master
+  /// saturates; README "Scheduling at scale").
+  std::string hierarchy = "auto";
+  /// Treat every this many consecutive ranks as one node (to test the hierarchy on one machine);
+  /// 0 = the real nodes (MPI_COMM_TYPE_SHARED).
+  int ranks_per_node = 0;
 
   /// Run f(args...) once on every process before its first task (and again after every
   /// maxtasksperchild tasks). Same shipping rules as tasks.
@@ -66,6 +74,9 @@ struct ResolvedOptions {
   int threads_per_worker = 1;
   bool report_binding = false;
   std::string binding_json;
+  HierarchyMode hierarchy = HierarchyMode::automatic;
+  int ranks_per_node = 0;
+  std::vector<SlotPlan> slots;  // node scheduling: the master's slots (set by run(), not options)
   bool print_help = false;
   bool print_version = false;
 };

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "rankpool/detail/relay.hpp"
 #include "rankpool/detail/sync_service.hpp"
 #include "rankpool/error.hpp"
 
@@ -26,13 +27,44 @@ Engine::Engine(Transport& transport, const EngineConfig& config)
     : transport_(transport),
       config_(config),
       slot_rank_(make_slots(config, transport.size())),
-      scheduler_(SchedulerConfig{static_cast<int>(slot_rank_.size()), config.window}) {}
+      scheduler_(SchedulerConfig{static_cast<int>(slot_rank_.size()), config.window}) {
+  set_hierarchy({});
+}
+
+void Engine::set_hierarchy(const std::vector<SlotPlan>& slots) {
+  if (!jobs_.empty()) throw ValueError("rankpool: set_hierarchy after jobs were submitted");
+  if (!slots.empty()) {
+    slot_rank_.clear();
+    for (const SlotPlan& s : slots) {
+      if (s.rank < 0 || s.rank >= transport_.size()) {
+        throw ValueError("rankpool: hierarchy slot for rank " + std::to_string(s.rank) +
+                         " but the job has " + std::to_string(transport_.size()) + " ranks");
+      }
+      slot_rank_.push_back(s.rank);
+    }
+    scheduler_ = Scheduler(SchedulerConfig{static_cast<int>(slot_rank_.size()), config_.window});
+  }
+  rank_slot_.assign(static_cast<std::size_t>(transport_.size()), -1);
+  share_.assign(slot_rank_.size(), 1);
+  leader_.assign(slot_rank_.size(), false);
+  computing_ = static_cast<int>(slot_rank_.size());
+  for (std::size_t s = 0; s < slot_rank_.size(); ++s)
+    rank_slot_[slot_rank_[s]] = static_cast<int>(s);
+  for (std::size_t s = 0; s < slots.size(); ++s) {
+    if (!slots[s].leader()) continue;
+    const int fed = static_cast<int>(slots[s].workers.size());
+    scheduler_.set_window(static_cast<int>(s), slots[s].window);
+    share_[s] = fed;
+    leader_[s] = true;
+    computing_ += fed - 1;
+  }
+}
 
 Engine::~Engine() = default;
 
 int Engine::slot_of_rank(int rank) const {
-  int slot = config_.master_computes ? rank : rank - 1;
-  if (slot < 0 || slot >= processes() || slot_rank_[slot] != rank) {
+  int slot = rank >= 0 && rank < static_cast<int>(rank_slot_.size()) ? rank_slot_[rank] : -1;
+  if (slot < 0) {
     throw CommunicationError("rankpool: unexpected message from rank " + std::to_string(rank));
   }
   return slot;
@@ -81,23 +113,39 @@ void Engine::send_init(const ShippedCall& initializer, std::uint64_t maxtasksper
 
 void Engine::dispatch() {
   // Fill windows in rounds, one chunk per worker per round, so that a few chunks spread over
-  // all workers instead of queueing two-deep on the first ones.
+  // all workers instead of queueing two-deep on the first ones. A node leader's slot feeds
+  // share_ workers: it takes that many per round, and its chunks go as one batch message.
+  std::vector<std::vector<char>> batches;
   for (int round = 0; round < config_.window; ++round) {
     bool gave = false;
-    for (int slot = 0; slot < processes(); ++slot) {
+    for (int slot = 0; slot < static_cast<int>(slot_rank_.size()); ++slot) {
       int rank = slot_rank_[slot];
       if (rank == transport_.rank()) continue;  // the master's own slot runs in run_one_local
-      if (scheduler_.in_flight(slot) > static_cast<std::size_t>(round)) continue;
-      auto chunk = scheduler_.next_for(slot);
-      if (!chunk) continue;
-      send_task(rank, *chunk);
-      gave = true;
+      const auto target = static_cast<std::size_t>(round + 1) * share_[slot];
+      while (scheduler_.in_flight(slot) < target) {
+        auto chunk = scheduler_.next_for(slot);
+        if (!chunk) break;
+        gave = true;
+        if (!leader_[slot]) {
+          send_task(rank, *chunk);
+          continue;
+        }
+        if (batches.empty()) batches.resize(slot_rank_.size());
+        send_task(rank, *chunk, &batches[slot]);
+      }
     }
     if (!gave && !scheduler_.has_pending_work()) break;
   }
+  for (std::size_t slot = 0; slot < batches.size(); ++slot) {
+    if (batches[slot].empty()) continue;
+    auto bytes = std::make_shared<std::vector<char>>(std::move(batches[slot]));
+    Header h;
+    h.kind = MessageKind::batch;
+    transport_.send(slot_rank_[slot], h, {{bytes->data(), bytes->size()}}, bytes);
+  }
 }
 
-void Engine::send_task(int rank, const Chunk& chunk) {
+void Engine::send_task(int rank, const Chunk& chunk, std::vector<char>* batch) {
   OutgoingTask task;
   jobs_.at(chunk.job)->prepare(chunk, task);
   Header h;
@@ -108,6 +156,10 @@ void Engine::send_task(int rank, const Chunk& chunk) {
   h.count = chunk.count;
   h.aux = task.callable_size;
   h.exec = task.exec;
+  if (batch) {
+    append_record(*batch, h, task.parts);  // copied: the parts' memory may go
+    return;
+  }
   transport_.send(rank, h, task.parts, std::move(task.keep_alive));
 }
 
@@ -125,7 +177,18 @@ bool Engine::run_one_local() {
   return true;
 }
 
-void Engine::handle(int source, const Header& h) {
+void Engine::handle_batch(int source, const Header& h) {
+  std::vector<char> bytes(h.payload_size);
+  PayloadSource(transport_, source, h.payload_size).read_into(bytes.data());
+  for_each_record(bytes.data(), bytes.size(),
+                  [&](const Header& rec, const char* payload) { handle(source, rec, payload); });
+}
+
+void Engine::handle(int source, const Header& h, const char* data) {
+  if (h.kind == MessageKind::batch) {
+    handle_batch(source, h);
+    return;
+  }
   int slot = slot_of_rank(source);
   Chunk chunk{h.job, h.chunk, h.begin, h.count};
   auto it = jobs_.find(h.job);
@@ -133,7 +196,8 @@ void Engine::handle(int source, const Header& h) {
     throw CommunicationError("rankpool: result for unknown job " + std::to_string(h.job) +
                              " from rank " + std::to_string(source));
   }
-  PayloadSource payload(transport_, source, h.payload_size);
+  PayloadSource payload = data ? PayloadSource(data, h.payload_size)
+                               : PayloadSource(transport_, source, h.payload_size);
   if (h.kind == MessageKind::result) {
     it->second->receive(chunk, payload);
   } else if (h.kind == MessageKind::error) {

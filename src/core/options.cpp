@@ -94,6 +94,18 @@ const std::vector<Knob>& knobs() {
       {"--rankpool-binding-json", "RANKPOOL_BINDING_JSON",
        "rank 0 writes where every rank runs to this JSON file",
        [](PoolOptions& o, const std::string& v, const std::string&) { o.binding_json = v; }},
+      {"--rankpool-hierarchy", "RANKPOOL_HIERARCHY",
+       "flat, node (one relaying leader per node) or auto (default: auto)",
+       [](PoolOptions& o, const std::string& v, const std::string&) { o.hierarchy = v; }},
+      {"--rankpool-ranks-per-node", "RANKPOOL_RANKS_PER_NODE",
+       "treat every N ranks as a node, to test the hierarchy on one machine (default: 0, real "
+       "nodes)",
+       [](PoolOptions& o, const std::string& v, const std::string& what) {
+         auto n = parse_integer(v, what);
+         if (n < 0 || n > (1 << 24))
+           throw ValueError("rankpool: " + what + " must be 0..16777216 (got " + v + ")");
+         o.ranks_per_node = static_cast<int>(n);
+       }},
   };
   return list;
 }
@@ -185,6 +197,12 @@ ResolvedOptions resolve_options(const PoolOptions& code, int ranks,
   }
   r.report_binding = o.report_binding;
   r.binding_json = o.binding_json;
+  r.hierarchy = parse_hierarchy(o.hierarchy);
+  if (o.ranks_per_node < 0) {
+    throw ValueError("rankpool: ranks_per_node must be >= 0 (got " +
+                     std::to_string(o.ranks_per_node) + ")");
+  }
+  r.ranks_per_node = o.ranks_per_node;
   if (r.window < 1)
     throw ValueError("rankpool: window must be >= 1 (got " + std::to_string(r.window) + ")");
   if (o.chunksize) r.chunksize = checked_chunksize(*o.chunksize);

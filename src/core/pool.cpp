@@ -8,6 +8,7 @@ Pool::Pool(detail::Transport& transport, detail::Transport& channel,
       service_(channel),
       engine_(transport,
               detail::EngineConfig{options.processes, options.master_computes, options.window}) {
+  engine_.set_hierarchy(options.slots);  // node scheduling, when run() planned it
   engine_.set_service(&service_);
   auto& sync = detail::sync_context();
   sync.service = &service_;

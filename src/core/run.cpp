@@ -1,12 +1,17 @@
 #include "rankpool/run.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "rankpool/detail/binding.hpp"
 #include "rankpool/detail/code_ref.hpp"
+#include "rankpool/detail/crash_report.hpp"
+#include "rankpool/detail/hierarchy.hpp"
+#include "rankpool/detail/relay.hpp"
 #include "rankpool/detail/sync_service.hpp"
 #include "rankpool/detail/worker.hpp"
 #include "rankpool/version.hpp"
@@ -15,9 +20,11 @@ namespace rankpool::detail {
 
 namespace {
 
-void shutdown_workers(Transport& transport, int exit_code) {
+// Ranks that rank 0 serves itself (parent 0); a node leader forwards shutdown to its workers, after
+// any init it forwarded, so every worker sees its messages in order.
+void shutdown_workers(Transport& transport, int exit_code, const std::vector<int>& parent) {
   for (int rank = 0; rank < transport.size(); ++rank) {
-    if (rank == transport.rank()) continue;
+    if (rank == transport.rank() || parent[rank] != 0) continue;
     Header h;
     h.kind = MessageKind::shutdown;
     h.aux = static_cast<std::uint64_t>(static_cast<std::int64_t>(exit_code));
@@ -48,8 +55,21 @@ int check_same_build(Transport& transport) {
   return 0;
 }
 
+// Every rank's host name, in rank order (on every rank).
+std::vector<std::string> all_hosts(Transport& transport) {
+  constexpr int width = 256;
+  std::vector<char> mine(width, '\0'), all(static_cast<std::size_t>(width) * transport.size());
+  std::strncpy(mine.data(), transport.host().c_str(), width - 1);
+  check_mpi(MPI_Allgather(mine.data(), width, MPI_CHAR, all.data(), width, MPI_CHAR,
+                          transport.comm()),
+            "MPI_Allgather (host names)");
+  std::vector<std::string> hosts;
+  for (int r = 0; r < transport.size(); ++r) hosts.emplace_back(&all[r * width]);
+  return hosts;
+}
+
 int master(Transport& transport, Transport& channel, const ResolvedOptions& resolved,
-           const PoolOptions& options, const MainFn& fn) {
+           const PoolOptions& options, const MainFn& fn, const std::vector<int>& parent) {
   int code = 0;
   bool started = false;  // the Pool's constructor runs the initializer on the master
   try {
@@ -69,8 +89,41 @@ int master(Transport& transport, Transport& channel, const ResolvedOptions& reso
     code = exit_exception;
   }
   std::fflush(stdout);
-  shutdown_workers(transport, code);
+  shutdown_workers(transport, code, parent);
   return code;
+}
+
+// Which node each rank is on: MPI_COMM_TYPE_SHARED (or, to test on one machine, every
+// --rankpool-ranks-per-node ranks), then flat or node scheduling (hierarchy.hpp).
+HierarchyPlan make_plan(Transport& transport, const ResolvedOptions& resolved) {
+  // Every rank must follow one plan: rank 0's choice wins (a remote node may lack a variable).
+  int choice[2] = {static_cast<int>(resolved.hierarchy), resolved.ranks_per_node};
+  check_mpi(MPI_Bcast(choice, 2, MPI_INT, 0, transport.comm()), "MPI_Bcast (hierarchy)");
+  std::vector<int> nodes;
+  if (choice[1] > 0) {
+    nodes = fake_nodes(transport.size(), choice[1]);
+  } else {
+    MPI_Comm local = MPI_COMM_NULL;
+    check_mpi(MPI_Comm_split_type(transport.comm(), MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local),
+              "MPI_Comm_split_type");
+    int first = transport.rank();  // the node's id: its lowest rank
+    check_mpi(MPI_Bcast(&first, 1, MPI_INT, 0, local), "MPI_Bcast (node id)");
+    MPI_Comm_free(&local);
+    nodes.resize(static_cast<std::size_t>(transport.size()));
+    check_mpi(MPI_Allgather(&first, 1, MPI_INT, nodes.data(), 1, MPI_INT, transport.comm()),
+              "MPI_Allgather (node ids)");
+  }
+  std::vector<int> sorted = nodes;
+  std::sort(sorted.begin(), sorted.end());
+  int distinct = 0, largest = 0;
+  for (std::size_t i = 0, run = 0; i < sorted.size(); ++i) {
+    run = i > 0 && sorted[i] == sorted[i - 1] ? run + 1 : 1;
+    if (run == 1) ++distinct;
+    largest = std::max(largest, static_cast<int>(run));
+  }
+  const HierarchyMode mode = choose_hierarchy(static_cast<HierarchyMode>(choice[0]), CostModel{},
+                                              resolved.processes, distinct, largest);
+  return plan_hierarchy(nodes, resolved.processes, resolved.master_computes, resolved.window, mode);
 }
 
 }  // namespace
@@ -79,6 +132,12 @@ int run_on(MPI_Comm comm, int argc, char** argv, const PoolOptions& options, con
   Transport transport(comm);
   set_current_process(transport.rank(), transport.host());
   if (int rc = check_same_build(transport)) return rc;
+  // A rank that dies says which inputs it ran; rank 0 lists the work in flight when the
+  // launcher ends the job (crash_report.hpp).
+  install_crash_report(transport.rank(), all_hosts(transport));
+  struct CrashReportScope {
+    ~CrashReportScope() { uninstall_crash_report(); }
+  } crash_report_scope;
 
   std::vector<std::string> args;
   if (argv) args.assign(argv, argv + argc);
@@ -125,7 +184,11 @@ int run_on(MPI_Comm comm, int argc, char** argv, const PoolOptions& options, con
     explicit ChannelScope(Transport* c) { sync_context().channel = c; }
     ~ChannelScope() { sync_context() = SyncContext{}; }
   } channel_scope(&channel);
-  if (transport.rank() == 0) return master(transport, channel, resolved, options, fn);
+  const HierarchyPlan plan = make_plan(transport, resolved);
+  if (plan.mode == HierarchyMode::node) resolved.slots = plan.slots;
+  if (transport.rank() == 0) return master(transport, channel, resolved, options, fn, plan.parent);
+  const SlotPlan* slot = plan.slot_of(transport.rank());
+  if (slot && slot->leader()) return relay(transport, slot->workers, resolved.window);
   return serve(transport);
 }
 

@@ -96,7 +96,8 @@ JournalContents read_journal(const std::string& path) {
 JournalContents scan_journal(const std::string& path,
                              const std::function<void(std::string_view)>& on_record) {
   JournalContents c;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below).
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     if (errno == ENOENT) return c;
     throw JournalError(sys_error("open", path) + "; check the path and its permissions");
@@ -105,6 +106,14 @@ JournalContents scan_journal(const std::string& path,
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    // A directory, a FIFO or a device (/dev/zero reads forever) cannot be locked, cut and
+    // fsync'd as a journal must be (tests/bad_input: run_journal_device, run_journal_fifo).
+    throw JournalError("rankpool: journal " + path +
+                       " is not a regular file (a directory, FIFO or device); pass a file "
+                       "path (--journal), which is created if missing");
+  }
   // buf[start, buf.size()) holds bytes read but not yet consumed; `pos` is the file offset of
   // buf[start].
   std::string buf;

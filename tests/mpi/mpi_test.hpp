@@ -6,7 +6,9 @@
 #include <mpi.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <functional>
+#include <string>
 
 #include "rankpool/rankpool.hpp"
 
@@ -29,6 +31,21 @@ inline int world_rank() {
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   return rank;
+}
+
+/// Ranks in use that relay instead of computing when the suite runs with hierarchical scheduling
+/// forced on by the environment (ctest mpi.hierarchy.4ranks: RANKPOOL_HIERARCHY=node and
+/// RANKPOOL_RANKS_PER_NODE=2); 0 otherwise.
+inline int relaying_leaders(bool master_computes = true) {
+  const char* mode = std::getenv("RANKPOOL_HIERARCHY");
+  const char* rpn = std::getenv("RANKPOOL_RANKS_PER_NODE");
+  if (!mode || std::string(mode) != "node" || !rpn || std::atoi(rpn) < 1) return 0;
+  const int size = world_size();
+  const int processes = master_computes ? size : size - 1;
+  if (processes < 1) return 0;
+  const auto plan = detail::plan_hierarchy(detail::fake_nodes(size, std::atoi(rpn)), processes,
+                                           master_computes, 2, detail::HierarchyMode::node);
+  return processes - plan.computing;
 }
 
 /// Runs body(pool) on rank 0 with the given options; EXPECTs run() to return `expected_code`

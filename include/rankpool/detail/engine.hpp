@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "rankpool/detail/callable.hpp"
+#include "rankpool/detail/hierarchy.hpp"
 #include "rankpool/detail/protocol.hpp"
 #include "rankpool/detail/scheduler.hpp"
 #include "rankpool/detail/transport.hpp"
@@ -22,18 +24,27 @@ namespace rankpool::detail {
 
 class SyncService;
 
-/// Where a job reads a result's payload from.
+/// Where a job reads a result's payload from: a message from a rank, or bytes in memory (a chunk
+/// the master ran itself in isolation).
 class PayloadSource {
  public:
   PayloadSource(Transport& transport, int source, std::uint64_t size)
-      : transport_(transport), source_(source), size_(size) {}
+      : transport_(&transport), source_(source), size_(size) {}
+  PayloadSource(const char* data, std::uint64_t size) : data_(data), size_(size) {}
   std::uint64_t size() const { return size_; }
   /// Reads the whole payload into dest (exactly size() bytes).
-  void read_into(void* dest) { transport_.recv_payload(source_, dest, size_); }
+  void read_into(void* dest) {
+    if (transport_) {
+      transport_->recv_payload(source_, dest, size_);
+    } else if (size_ != 0) {
+      std::memcpy(dest, data_, size_);
+    }
+  }
 
  private:
-  Transport& transport_;
-  int source_;
+  Transport* transport_ = nullptr;
+  int source_ = 0;
+  const char* data_ = nullptr;
   std::uint64_t size_;
 };
 
@@ -79,10 +90,14 @@ class Engine {
   Engine(Transport& transport, const EngineConfig& config);
   ~Engine();
 
-  int processes() const { return static_cast<int>(slot_rank_.size()); }
+  int processes() const { return computing_; }
   const EngineConfig& config() const { return config_; }
   Scheduler& scheduler() { return scheduler_; }
   Transport& transport() { return transport_; }
+
+  /// Hierarchical scheduling (hierarchy.hpp): the master's slots, some of them node leaders that
+  /// take batches of chunks. Before any job is submitted; empty keeps one slot per process.
+  void set_hierarchy(const std::vector<SlotPlan>& slots);
 
   /// The synchronisation service progresses with the engine (see sync_service.hpp).
   void set_service(class SyncService* service) { service_ = service; }
@@ -115,15 +130,20 @@ class Engine {
 
  private:
   void dispatch();
-  void send_task(int rank, const Chunk& chunk);
+  void send_task(int rank, const Chunk& chunk, std::vector<char>* batch = nullptr);
   bool run_one_local();
-  void handle(int source, const Header& header);
+  void handle(int source, const Header& header, const char* data = nullptr);
+  void handle_batch(int source, const Header& header);
   void finish_if_complete(JobId id);
   int slot_of_rank(int rank) const;
 
   Transport& transport_;
   EngineConfig config_;
   std::vector<int> slot_rank_;  // slot -> rank; slot 0 is the master when it computes
+  std::vector<int> rank_slot_;  // rank -> slot, -1 for none
+  std::vector<int> share_;      // slot -> workers it feeds (a leader's node; 1 otherwise)
+  std::vector<bool> leader_;    // slot -> a node leader (takes batches)
+  int computing_ = 0;           // ranks that run tasks (node leaders relay instead)
   Scheduler scheduler_;
   std::unordered_map<JobId, std::shared_ptr<JobBase>> jobs_;
   std::uint64_t local_tasks_ = 0;

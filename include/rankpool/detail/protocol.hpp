@@ -15,6 +15,8 @@ enum class MessageKind : std::uint32_t {
   error = 3,     // worker -> master: chunk failed; payload = encoded TaskFailure
   init = 4,      // master -> worker: initializer and maxtasksperchild; payload = callable bytes
   shutdown = 5,  // master -> worker: leave the serve loop; aux = exit code
+  batch = 7,     // master <-> node leader (hierarchy): payload = records, each a Header (its
+                 // payload_size set) followed by that message's payload (relay.hpp)
 };
 
 struct Header {
