@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "rankpool/rankpool.hpp"
 
@@ -39,12 +41,18 @@ inline int world_rank() {
 inline int relaying_leaders(bool master_computes = true) {
   const char* mode = std::getenv("RANKPOOL_HIERARCHY");
   const char* rpn = std::getenv("RANKPOOL_RANKS_PER_NODE");
-  if (!mode || std::string(mode) != "node" || !rpn || std::atoi(rpn) < 1) return 0;
+  const char* spread = std::getenv("RANKPOOL_TEST_NODES");  // two_nodes.sh: --map-by node
+  if (!mode || std::string(mode) != "node" || !rpn) return 0;
   const int size = world_size();
   const int processes = master_computes ? size : size - 1;
+  std::vector<int> nodes = detail::fake_nodes(size, std::max(1, std::atoi(rpn)));
+  if (std::atoi(rpn) < 1) {
+    if (!spread || std::atoi(spread) < 1) return 0;
+    for (int r = 0; r < size; ++r) nodes[r] = r % std::atoi(spread);
+  }
   if (processes < 1) return 0;
-  const auto plan = detail::plan_hierarchy(detail::fake_nodes(size, std::atoi(rpn)), processes,
-                                           master_computes, 2, detail::HierarchyMode::node);
+  const auto plan =
+      detail::plan_hierarchy(nodes, processes, master_computes, 2, detail::HierarchyMode::node);
   return processes - plan.computing;
 }
 
