@@ -8,6 +8,8 @@
 # time, as parallel -j2) and, for reference, on 2 ranks with --rankpool-master-computes 1 (both
 # ranks run commands). Per-command overhead = wall time / N x 2 (two run at once), which for
 # `true` is almost all overhead. parallel uses --joblog, its closest equivalent of the journal.
+# `xargs -P2 -I{} sh -c {}` is a reference with no bookkeeping at all (it forks the shells).
+# OTHER_APP=path/to/rankpool-run also times another build (e.g. an older one) in the same run.
 # Needs GNU parallel (Debian package `parallel`); not part of CI.
 set -euo pipefail
 build=${1:-build}
@@ -36,5 +38,12 @@ echo "$n x true, 2 at a time, $(nproc) cores, $(hostname)"
 fresh; report "rankpool-run, mpirun -n 3 (2 run tasks)" "$(time_of mpirun -n 3 "$app" "$dir/tasks.txt")"
 fresh; report "rankpool-run, mpirun -n 2, master computes" \
   "$(time_of mpirun -n 2 "$app" "$dir/tasks.txt" --rankpool-master-computes 1)"
+if [[ -n ${OTHER_APP:-} ]]; then
+  fresh; report "OTHER_APP, mpirun -n 3" "$(time_of mpirun -n 3 "$OTHER_APP" "$dir/tasks.txt")"
+  fresh; report "OTHER_APP, mpirun -n 2, master computes" \
+    "$(time_of mpirun -n 2 "$OTHER_APP" "$dir/tasks.txt" --rankpool-master-computes 1)"
+fi
+fresh; report "xargs -P2 -I{} sh -c {} (no bookkeeping)" \
+  "$(time_of sh -c "xargs -P 2 -I{} sh -c {} < '$dir/tasks.txt'")"
 fresh; report "GNU parallel -j2 --joblog" "$(time_of parallel -j2 --joblog "$dir/joblog" < "$dir/tasks.txt")"
 fresh; report "GNU parallel -j2" "$(time_of parallel -j2 < "$dir/tasks.txt")"

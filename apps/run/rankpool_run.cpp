@@ -316,7 +316,8 @@ class TaskProducer {
     }
     Task t = std::move(queue_.front());
     queue_.pop_front();
-    room_.notify_one();
+    // The reader refills in batches: one wake-up per capacity/2 tasks, not one per task.
+    if (queue_.size() == capacity / 2) room_.notify_one();
     return t;
   }
 

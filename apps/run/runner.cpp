@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <bitset>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 
@@ -333,8 +335,20 @@ TaskRecord run_task(TaskSpec spec) {
   }
   try {
     const std::string dir = spec.out_dir + "/" + spec.id.substr(0, 2);
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      throw std::runtime_error("cannot create " + dir + ": " + std::strerror(errno));
+    // Each shard directory is created once per rank (a system call saved per task).
+    static std::string made_in;
+    static std::bitset<256> made;
+    if (made_in != spec.out_dir) {
+      made_in = spec.out_dir;
+      made.reset();
+    }
+    const unsigned shard =
+        static_cast<unsigned>(std::strtoul(spec.id.substr(0, 2).c_str(), nullptr, 16)) & 255u;
+    if (!made[shard]) {
+      if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+        throw std::runtime_error("cannot create " + dir + ": " + std::strerror(errno));
+      }
+      made[shard] = true;
     }
     const std::string out = dir + "/" + spec.id + ".out";
     const std::string err = dir + "/" + spec.id + ".err";

@@ -257,17 +257,35 @@ def case_launcher_kill(d):
     print(f"ok: mpirun killed; its {len(ranks)} ranks exited; the rerun completed all {n}")
 
 
+def in_parallel(*fns):
+    """Runs independent sub-cases at once (each in its own directory); fails if any failed."""
+    import threading
+    errors = []
+
+    def wrap(fn):
+        try:
+            fn()
+        except SystemExit:
+            errors.append(fn.__name__)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(f"{fn.__name__}: {e!r}")
+    threads = [threading.Thread(target=wrap, args=(fn,)) for fn in fns]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check(not errors, f"failed: {errors}")
+
+
 def case_sigterm_drain(d):
-    ev = os.path.join(d, "ev")
-    tasks = os.path.join(d, "tasks.txt")
-    with open(tasks, "w") as f:
-        for i in range(10):
-            f.write(f"echo start{i} >> {ev}; sleep 1; echo end{i} >> {ev}\n")
-    for sig in (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT):
-        shutil.rmtree(tasks + ".out", ignore_errors=True)
-        for p in (tasks + ".journal", ev):
-            if os.path.exists(p):
-                os.remove(p)
+    def drain(sig):
+        sub = os.path.join(d, sig.name)
+        os.mkdir(sub)
+        ev = os.path.join(sub, "ev")
+        tasks = os.path.join(sub, "tasks.txt")
+        with open(tasks, "w") as f:
+            for i in range(10):
+                f.write(f"echo start{i} >> {ev}; sleep 0.4; echo end{i} >> {ev}\n")
         # Grace longer than a task: running tasks finish and are recorded, nothing new starts.
         p = start(tasks, "--grace", "30")
         wait_for(lambda: len([x for x in lines(ev) if x.startswith("start")]) >= 2, "2 starts")
@@ -288,6 +306,24 @@ def case_sigterm_drain(d):
         check(len(read_journal(tasks + ".journal")[1]) == 10, "resume did not complete all")
         counts = [x for x in lines(ev) if x.startswith("start")]
         check(len(counts) == 10, f"{sig.name}: a task ran twice: {sorted(counts)}")
+
+    def sigterm():
+        drain(signal.SIGTERM)
+
+    def sigusr1():
+        drain(signal.SIGUSR1)
+
+    def sigint():
+        drain(signal.SIGINT)
+
+    def short_grace():
+        short_grace_case(d)
+    in_parallel(sigterm, sigusr1, sigint, short_grace)
+    print("ok: SIGTERM, SIGUSR1, SIGINT drain; short grace kills and the resume completes")
+
+
+def short_grace_case(d):
+    ev = os.path.join(d, "ev")
     # Grace shorter than the tasks: they are killed, not recorded, and run on resume.
     flag = os.path.join(d, "flag")
     long_tasks = os.path.join(d, "long.txt")
@@ -304,7 +340,6 @@ def case_sigterm_drain(d):
     rc, out, err = run(long_tasks)
     check(rc == 0 and len(read_journal(long_tasks + ".journal")[1]) == 4,
           f"resume after the kill: exit {rc}: {err}")
-    print("ok: SIGTERM, SIGUSR1, SIGINT drain; short grace kills and the resume completes")
 
 
 def case_retries_timeouts(d):
@@ -318,7 +353,7 @@ def case_retries_timeouts(d):
         f.write(f"sleep 300 & echo $! > {bg}; sleep 300\n")               # timeout, group killed
         f.write("trap '' TERM; sleep 300\n")                              # ignores SIGTERM
         f.write("kill -SEGV $$\n")                                        # dies of a signal
-    rc, out, err = run(tasks, "--retries", "2", "--timeout", "1", "--kill-after", "0.5",
+    rc, out, err = run(tasks, "--retries", "2", "--timeout", "0.5", "--kill-after", "0.3",
                        "--results", os.path.join(d, "results.jsonl"))
     check(rc == 1, f"exit {rc}, expected 1: {err}")
     recs = {r["command"][:6]: r for r in read_journal(tasks + ".journal")[1]}
