@@ -5,7 +5,8 @@
 //  even: the rest is a journal file. read_journal either throws JournalError (not a journal, bad
 //        header) or returns records whose framing re-encodes to exactly the valid prefix of the
 //        file, with valid + dropped = file size. A JournalWriter reopening the file then cuts the
-//        torn or corrupt tail off and appends after the last good record.
+//        torn or corrupt tail off and appends after the last good record. scan_journal (the
+//        streaming reader) agrees with read_journal on every file: same records, same verdict.
 //  odd:  the rest describes a journal: byte 1 = owner length, then the owner, then records (a
 //        length byte, then that many bytes). Written with JournalWriter and read back: the same
 //        owner and records. Then the file is cut at one point, and (separately) one byte of it is
@@ -16,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fuzz_common.hpp"
@@ -28,6 +30,7 @@ using rankpool::detail::journal_frame;
 using rankpool::detail::JournalContents;
 using rankpool::detail::JournalWriter;
 using rankpool::detail::read_journal;
+using rankpool::detail::scan_journal;
 
 const std::string header_prefix = "rankpool-journal 1\n";
 
@@ -46,11 +49,27 @@ void arbitrary_file(const std::string& data) {
   const auto& file = scratch();
   file.write(data);
   JournalContents c;
+  std::vector<std::string> scanned;
+  bool scan_threw = false;
   try {
-    c = read_journal(file.path());
+    JournalContents s =
+        scan_journal(file.path(), [&](std::string_view r) { scanned.emplace_back(r); });
+    FUZZ_CHECK(s.records.empty());
+    s.records = scanned;
+    c = s;
   } catch (const JournalError&) {
+    scan_threw = true;
+  }
+  JournalContents r;
+  try {
+    r = read_journal(file.path());
+  } catch (const JournalError&) {
+    FUZZ_CHECK(scan_threw);
     return;
   }
+  FUZZ_CHECK(!scan_threw);
+  FUZZ_CHECK(r.exists == c.exists && r.owner == c.owner && r.records == c.records);
+  FUZZ_CHECK(r.valid_bytes == c.valid_bytes && r.dropped_bytes == c.dropped_bytes);
   FUZZ_CHECK(c.valid_bytes + c.dropped_bytes == data.size());
   if (!c.exists) {
     FUZZ_CHECK(c.valid_bytes == 0 && c.records.empty());
