@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../baselines/scatter_gather.hpp"
+#include "number_check.hpp"
 #include "rankpool/rankpool.hpp"
 #include "version_flag.hpp"
 
@@ -49,8 +50,9 @@ int main(int argc, char** argv) {
   int reps = 7;
   std::int64_t chunksize = 0;
   std::string json;
-  app.add_option("--n", n, "number of 64-bit inputs")->check(CLI::PositiveNumber);
-  app.add_option("--reps", reps, "timed repetitions of each")->check(CLI::PositiveNumber);
+  app.add_option("--n", n, "number of 64-bit inputs")->check(rankpool_apps::number_check(true));
+  app.add_option("--reps", reps, "timed repetitions of each")
+      ->check(rankpool_apps::number_check(true));
   app.add_option("--chunksize", chunksize, "rankpool chunksize (default: Python's)");
   app.add_option("--json", json, "also write the numbers as JSON here");
   try {

@@ -15,6 +15,7 @@
 #include <string>
 #include <tuple>
 
+#include "number_check.hpp"
 #include "rankpool/rankpool.hpp"
 #include "version_flag.hpp"
 
@@ -66,7 +67,7 @@ int main(int argc, char** argv) {
   CLI::App app("rankpool Lock and Queue round trips next to an MPI ping-pong");
   int n = 20000;
   std::string json;
-  app.add_option("--n", n, "operations of each kind")->check(CLI::PositiveNumber);
+  app.add_option("--n", n, "operations of each kind")->check(rankpool_apps::number_check(true));
   app.add_option("--json", json, "also write the numbers as JSON here");
   try {
     app.parse(argc, argv);
