@@ -5,6 +5,7 @@
 #include <link.h>
 #include <sys/stat.h>
 
+#include <cstddef>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -105,9 +106,7 @@ std::uint64_t file_size_hash(const char* path) {
   return fnv1a(&size, sizeof size);
 }
 
-}  // namespace
-
-CodeRef code_ref_of_address(std::uintptr_t address) {
+CodeRef uncached_code_ref(std::uintptr_t address) {
   Dl_info dl{};
   if (!dladdr(reinterpret_cast<void*>(address), &dl) || !dl.dli_fbase) {
     throw Error("rankpool: cannot locate the code at address " + std::to_string(address) +
@@ -116,6 +115,42 @@ CodeRef code_ref_of_address(std::uintptr_t address) {
   }
   return CodeRef{module_key(dl.dli_fname),
                  address - reinterpret_cast<std::uintptr_t>(dl.dli_fbase)};
+}
+
+// Every job asks for its executor's CodeRef (and a plain function's own), and dladdr searches the
+// loaded modules' symbol tables each time: most of the master's CPU time in an apply round trip
+// (perf, rankpool-microbench pool/apply). So CodeRefs are cached by address. An address can only
+// change modules when a module was unloaded: the cache is dropped when glibc's count of unloads
+// (dlpi_subs, read from the first dl_iterate_phdr entry) has moved.
+struct RefCache {
+  std::mutex mutex;
+  unsigned long long unloads = 0;
+  std::unordered_map<std::uintptr_t, CodeRef> by_address;
+};
+
+int read_unloads(dl_phdr_info* info, std::size_t size, void* data) {
+  if (size >= offsetof(dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
+    *static_cast<unsigned long long*>(data) = info->dlpi_subs;
+  }
+  return 1;  // the counters are the same in every entry: the first is enough
+}
+
+}  // namespace
+
+CodeRef code_ref_of_address(std::uintptr_t address) {
+  static RefCache cache;
+  unsigned long long unloads = 0;
+  dl_iterate_phdr(&read_unloads, &unloads);
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  if (unloads != cache.unloads) {
+    cache.by_address.clear();
+    cache.unloads = unloads;
+  }
+  auto it = cache.by_address.find(address);
+  if (it != cache.by_address.end()) return it->second;
+  CodeRef ref = uncached_code_ref(address);  // throws for an address in no module: not cached
+  cache.by_address.emplace(address, ref);
+  return ref;
 }
 
 std::uintptr_t resolve_address(const CodeRef& ref) {
