@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "monitor.hpp"
+#include "number_check.hpp"
 #include "rankpool/detail/journal.hpp"
 #include "rankpool/rankpool.hpp"
 #include "runner.hpp"
@@ -76,21 +77,7 @@ const char* exit_codes_text =
     "     OUTDIR/.rankpool-run/inflight); run the same command again to resume. (When mpirun\n"
     "     itself ends the job because a rank died, its exit code is mpirun's, e.g. 137.)\n";
 
-/// A number >= 0 (> 0 when `positive`), with a plain message: CLI11's NonNegativeNumber writes
-/// its range as "0.000000 to 17976931348623157081..." and says "not in range" for "abc" too.
-CLI::Validator number_check(bool positive) {
-  const char* what = positive ? "a number > 0" : "a number >= 0";
-  return CLI::Validator(
-      [positive, what](std::string& v) -> std::string {
-        char* end = nullptr;
-        double d = std::strtod(v.c_str(), &end);
-        if (!v.empty() && *end == '\0' && std::isfinite(d) && (positive ? d > 0 : d >= 0)) {
-          return {};
-        }
-        return std::string("must be ") + what + " (got '" + v + "')";
-      },
-      positive ? "NUMBER>0" : "NUMBER>=0");
-}
+using rankpool_apps::number_check;  // apps/common/number_check.hpp
 
 void build_cli(CLI::App& app, Config& c) {
   app.description(
