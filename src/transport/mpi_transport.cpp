@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstring>
 #include <thread>
 
 #include "rankpool/detail/transport.hpp"
@@ -44,21 +45,33 @@ void Transport::send(int dest, Header h, const std::vector<ConstBytes>& parts,
                      std::shared_ptr<const void> keep_alive) {
   h.payload_size = 0;
   for (const auto& p : parts) h.payload_size += p.size;
+  const bool inlined = h.payload_size <= kInlinePayload;
+  const std::size_t first_size = sizeof(Header) + (inlined ? h.payload_size : 0);
   Pending pending;
-  pending.header = std::make_unique<Header>(h);
-  pending.keep_alive = std::move(keep_alive);
-  pending.requests.emplace_back();
-  check_mpi(MPI_Isend(pending.header.get(), sizeof(Header), MPI_BYTE, dest, kHeaderTag, comm_,
-                      &pending.requests.back()),
+  pending.bytes.reset(new char[first_size]);
+  std::memcpy(pending.bytes.get(), &h, sizeof(Header));
+  if (inlined) {
+    std::size_t at = sizeof(Header);
+    for (const auto& p : parts) {
+      if (p.size != 0) std::memcpy(pending.bytes.get() + at, p.data, p.size);
+      at += p.size;
+    }
+  } else {
+    pending.keep_alive = std::move(keep_alive);
+  }
+  check_mpi(MPI_Isend(pending.bytes.get(), static_cast<int>(first_size), MPI_BYTE, dest, kHeaderTag,
+                      comm_, &pending.first),
             "MPI_Isend (header)");
-  for (const auto& p : parts) {
-    auto* bytes = static_cast<const char*>(p.data);
-    for (std::size_t off = 0; off < p.size; off += kMaxPiece) {
-      int n = static_cast<int>(std::min(kMaxPiece, p.size - off));
-      pending.requests.emplace_back();
-      check_mpi(
-          MPI_Isend(bytes + off, n, MPI_BYTE, dest, kPayloadTag, comm_, &pending.requests.back()),
-          "MPI_Isend (payload)");
+  if (!inlined) {
+    for (const auto& p : parts) {
+      auto* bytes = static_cast<const char*>(p.data);
+      for (std::size_t off = 0; off < p.size; off += kMaxPiece) {
+        int n = static_cast<int>(std::min(kMaxPiece, p.size - off));
+        pending.pieces.emplace_back();
+        check_mpi(
+            MPI_Isend(bytes + off, n, MPI_BYTE, dest, kPayloadTag, comm_, &pending.pieces.back()),
+            "MPI_Isend (payload)");
+      }
     }
   }
   pending_.push_back(std::move(pending));
@@ -70,14 +83,46 @@ bool Transport::try_recv_header(int& source, Header& header) {
   check_mpi(MPI_Iprobe(MPI_ANY_SOURCE, kHeaderTag, comm_, &flag, &status), "MPI_Iprobe");
   if (!flag) return false;
   source = status.MPI_SOURCE;
-  check_mpi(
-      MPI_Recv(&header, sizeof(Header), MPI_BYTE, source, kHeaderTag, comm_, MPI_STATUS_IGNORE),
-      "MPI_Recv (header)");
+  int size = 0;
+  check_mpi(MPI_Get_count(&status, MPI_BYTE, &size), "MPI_Get_count (header)");
+  if (size < static_cast<int>(sizeof(Header))) {
+    throw CommunicationError("rankpool: a message from rank " + std::to_string(source) + " has " +
+                             std::to_string(size) + " bytes, less than a header (" +
+                             std::to_string(sizeof(Header)) +
+                             "); every rank must run the same build");
+  }
+  inbox_.resize(static_cast<std::size_t>(size));
+  check_mpi(MPI_Recv(inbox_.data(), size, MPI_BYTE, source, kHeaderTag, comm_, MPI_STATUS_IGNORE),
+            "MPI_Recv (header)");
+  std::memcpy(&header, inbox_.data(), sizeof(Header));
+  inline_source_ = -1;
+  if (static_cast<std::size_t>(size) > sizeof(Header) || header.payload_size == 0) {
+    if (header.payload_size != static_cast<std::size_t>(size) - sizeof(Header)) {
+      throw CommunicationError("rankpool: a message from rank " + std::to_string(source) +
+                               " carries " + std::to_string(size - sizeof(Header)) +
+                               " payload bytes but its header says " +
+                               std::to_string(header.payload_size));
+    }
+    inline_source_ = source;
+    inline_at_ = sizeof(Header);
+    inline_end_ = static_cast<std::size_t>(size);
+  }
   return true;
 }
 
 void Transport::recv_payload(int source, void* dest, std::size_t size) {
   auto* out = static_cast<char*>(dest);
+  if (source == inline_source_) {  // the payload came with its header
+    if (size > inline_end_ - inline_at_) {
+      throw CommunicationError("rankpool: asked for " + std::to_string(size) +
+                               " payload bytes from rank " + std::to_string(source) +
+                               " but its message carried " +
+                               std::to_string(inline_end_ - inline_at_) + " more");
+    }
+    if (size != 0) std::memcpy(out, inbox_.data() + inline_at_, size);
+    inline_at_ += size;
+    return;
+  }
   std::size_t done = 0;
   while (done < size) {
     int want = static_cast<int>(std::min(kMaxPiece, size - done));
@@ -95,9 +140,12 @@ void Transport::recv_payload(int source, void* dest, std::size_t size) {
 void Transport::progress() {
   auto done = [](Pending& p) {
     int flag = 0;
-    check_mpi(MPI_Testall(static_cast<int>(p.requests.size()), p.requests.data(), &flag,
-                          MPI_STATUSES_IGNORE),
-              "MPI_Testall");
+    check_mpi(MPI_Test(&p.first, &flag, MPI_STATUS_IGNORE), "MPI_Test");
+    if (!flag) return false;
+    if (p.pieces.empty()) return true;
+    check_mpi(
+        MPI_Testall(static_cast<int>(p.pieces.size()), p.pieces.data(), &flag, MPI_STATUSES_IGNORE),
+        "MPI_Testall");
     return flag != 0;
   };
   pending_.erase(std::remove_if(pending_.begin(), pending_.end(), done), pending_.end());

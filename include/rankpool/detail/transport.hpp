@@ -1,8 +1,10 @@
 #pragma once
 // Transport: the only module that calls MPI for the pool's messages. A message is a Header sent
 // with one MPI message, then its payload in pieces of at most 1 GiB (so payloads over 2 GiB work
-// with int counts). Sends are non-blocking; the memory of a send is kept alive by a shared_ptr
-// until MPI has completed it.
+// with int counts). A small payload (kInlinePayload bytes or less: an apply's argument, a result)
+// travels inside the header's MPI message instead, so a round trip is one MPI message each way,
+// as an MPI ping-pong is. Sends are non-blocking; the memory of a send is kept alive by a
+// shared_ptr until MPI has completed it (an inlined payload is copied at once).
 
 #include <mpi.h>
 
@@ -39,11 +41,16 @@ class Transport {
   void send(int dest, Header h, const std::vector<ConstBytes>& parts,
             std::shared_ptr<const void> keep_alive = {});
 
+  /// Payloads up to this size travel inside the header's MPI message (below Open MPI's
+  /// shared-memory eager limit of 4 KiB with the header).
+  static constexpr std::size_t kInlinePayload = 3072;
+
   /// Receives one waiting header from any rank, if there is one (never blocks).
   bool try_recv_header(int& source, Header& header);
 
   /// Receives `size` payload bytes that follow a header from `source` (blocking: they are
-  /// already on their way).
+  /// already on their way, or arrived inside the header's message). Read the payload before the
+  /// next try_recv_header.
   void recv_payload(int source, void* dest, std::size_t size);
 
   /// Completes finished sends and releases their memory.
@@ -54,15 +61,20 @@ class Transport {
 
  private:
   struct Pending {
-    std::vector<MPI_Request> requests;
+    MPI_Request first = MPI_REQUEST_NULL;  // the header's message (with an inlined payload)
+    std::vector<MPI_Request> pieces;       // a large payload's messages
     std::shared_ptr<const void> keep_alive;
-    std::unique_ptr<Header> header;
+    std::unique_ptr<char[]> bytes;  // the header's message
   };
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0;
   int size_ = 1;
   std::string host_;
   std::vector<Pending> pending_;
+  std::vector<char> inbox_;    // the last header's message, with its inlined payload
+  int inline_source_ = -1;     // whose payload inbox_ holds
+  std::size_t inline_at_ = 0;  // next unread byte of the inlined payload in inbox_
+  std::size_t inline_end_ = 0;
 };
 
 /// Waits politely: spins for 1 ms (low latency when the answer is near), then sleeps with pauses
