@@ -16,7 +16,8 @@ Usage:
   run_cases.py --mpiexec PATH --probe PATH --square PATH --cube PATH [--run PATH]
                [--bench-map PATH] [--jobs N] [--only ID,...]
   run_cases.py --write-doc     regenerate CATALOGUE.md from cases.json
-  run_cases.py --check-doc     fail if CATALOGUE.md is not what --write-doc would write
+  run_cases.py --check-doc     fail if CATALOGUE.md is not what --write-doc would write, or
+                               README.md gives another number of cases
 """
 import argparse
 import concurrent.futures
@@ -280,6 +281,12 @@ def main():
         current = open(DOC).read() if os.path.exists(DOC) else ""
         if current != render_doc(data):
             print(f"FAIL: {DOC} is not what cases.json gives; run run_cases.py --write-doc",
+                  file=sys.stderr)
+            return 1
+        readme = os.path.join(HERE, "..", "..", "README.md")
+        m = re.search(r"CATALOGUE\.md\)\s+lists\s+(\d+)\s+cases", open(readme).read())
+        if m and int(m.group(1)) != len(data["cases"]):
+            print(f"FAIL: README.md says {m.group(1)} cases, cases.json has {len(data['cases'])}",
                   file=sys.stderr)
             return 1
         print(f"ok: CATALOGUE.md matches cases.json ({len(data['cases'])} cases)")
