@@ -217,7 +217,7 @@ Attempt run_once(const TaskSpec& spec, const std::string& out, const std::string
   double stop_at = 0;  // when a stop request ends the grace period
   double kill_at = 0;  // when SIGKILL follows SIGTERM
   bool term_sent = false, stop_seen = false;
-  double next_stop_check = 0;
+  double next_stop_check = started + 0.1;  // run_task looked just before this attempt
   for (;;) {
     int status = 0;
     pid_t r = ::waitpid(pid, &status, WNOHANG);
