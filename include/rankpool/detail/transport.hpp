@@ -71,7 +71,11 @@ class Transport {
   int size_ = 1;
   std::string host_;
   std::vector<Pending> pending_;
-  std::vector<char> inbox_;    // the last header's message, with its inlined payload
+  std::vector<char> inbox_;  // the last header's message, with its inlined payload
+  // A receive for the next header message, posted ahead (MPI_Test on it is much cheaper than
+  // MPI_Iprobe, and the message lands in place); re-posted by the try_recv_header after the one
+  // that completed it, once that header's payload has been read.
+  MPI_Request header_request_ = MPI_REQUEST_NULL;
   int inline_source_ = -1;     // whose payload inbox_ holds
   std::size_t inline_at_ = 0;  // next unread byte of the inlined payload in inbox_
   std::size_t inline_end_ = 0;
@@ -84,12 +88,14 @@ class Backoff {
   void reset() {
     idle_since_ = {};
     pause_us_ = 0;
+    spins_ = 0;
   }
   void pause();
 
  private:
   std::chrono::steady_clock::time_point idle_since_{};
   int pause_us_ = 0;
+  unsigned spins_ = 0;  // pauses since the clock was last read
 };
 
 /// Throws CommunicationError with the MPI error string when rc is not MPI_SUCCESS.
