@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "rankpool/error.hpp"
@@ -71,7 +71,6 @@ std::vector<Task> parse_task_file(const std::string& path);
 /// Quotes a value for /bin/sh: 'value' with each ' written as '\'' (so nothing in it is
 /// interpreted by the shell: quotes, ;, $(...), backquotes, spaces, newlines, any bytes).
 std::string shell_quote(const std::string& value);
-
 
 /// Reads rows: `.csv` (first row names the columns; RFC 4180 quoting) or `.jsonl`/`.ndjson`/
 /// `.json` (one JSON object per line; strings as-is, other values as their JSON text).
