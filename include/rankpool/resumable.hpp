@@ -8,7 +8,7 @@
 // The inputs are cut into chunks of a fixed size (ResumeOptions::chunksize, recorded in the
 // journal). The chunks the journal lacks go to the pool (through imap_unordered); each finished
 // chunk's results are appended to the journal as one checksummed record (one write(2), so a kill
-// of the process loses nothing written) and fsync'd (ResumeOptions::sync_interval); the vector
+// of the process loses nothing written) and fsync'd within ResumeOptions::sync_interval; the vector
 // is assembled from the journal and the new results. The journal's header identifies the map:
 // the function, the input and result types, the number of inputs, a hash of the encoded inputs
 // and the chunksize. Resuming with any of them different throws JournalError and leaves the
@@ -47,11 +47,11 @@ struct ResumeOptions {
   /// 1024 chunks (ceil(n / 1024) items) for a new journal. It never depends on the number of
   /// processes, so a map may be resumed on another number of ranks.
   std::optional<std::int64_t> chunksize;
-  /// 0 (default): each chunk's record is fsync'd as soon as it is written. > 0: records are still
-  /// written at once (a killed program loses none of them) but fsync'd at most this many seconds
-  /// after they are written, so an OS crash or power loss may lose (and resuming recompute) up to
-  /// that much finished work.
-  double sync_interval = 0.0;
+  /// Records are written as soon as their chunk finishes (one write(2): a killed program loses
+  /// none of them) and fsync'd at most this many seconds later (default 1), so an OS crash or a
+  /// power loss may lose, and resuming recompute, the chunks of the last second. 0: fsync every
+  /// record before going on (costs one fsync per chunk on the master; see the README).
+  double sync_interval = 1.0;
   /// Empty (default): the function is identified by its code in this build (a rebuilt program
   /// counts as a different function, so its journal is refused). Non-empty: this name identifies
   /// it instead (with a lambda's captured values), so a rebuilt program may resume the journal;
@@ -306,17 +306,7 @@ auto resumable_map_run(Pool& pool, F f, const Range& inputs, const std::string& 
     };
     auto stream = pool.imap_unordered(task, MissingChunks<Range, T>(&inputs, &missing, cs, n), 1);
     for (;;) {
-      std::optional<ResumeChunkOutcome> o;
-      if (auto wait = journal.seconds_until_sync()) {
-        try {
-          o = stream.next(*wait);
-        } catch (const TimeoutError&) {
-          journal.commit();
-          continue;
-        }
-      } else {
-        o = stream.next();
-      }
+      std::optional<ResumeChunkOutcome> o = stream.next();
       if (!o) break;
       if (o->chunk >= nchunks) {
         throw Error("rankpool: a resumable map received chunk " + std::to_string(o->chunk) +

@@ -368,7 +368,59 @@ MapIdentity ResumeJournal::checked_identity(const std::string& path, MapIdentity
 ResumeJournal::ResumeJournal(const std::string& path, MapIdentity wanted, double sync_interval)
     : identity_(checked_identity(path, std::move(wanted), &torn_bytes_)),
       writer_(path, encode_identity(identity_), &contents_),
-      sync_interval_(sync_interval) {}
+      sync_interval_(sync_interval) {
+  if (sync_interval_ > 0) {
+    // fsync through a descriptor of our own: it flushes the file, whoever wrote it.
+    sync_fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (sync_fd_ < 0) {
+      throw JournalError("rankpool: resumable map journal " + path +
+                         " cannot be opened for fsync (" + std::strerror(errno) + ")");
+    }
+    syncer_ = std::thread([this] { sync_loop(); });
+  }
+}
+
+ResumeJournal::~ResumeJournal() {
+  if (syncer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    syncer_.join();
+  }
+  if (sync_fd_ >= 0) ::close(sync_fd_);
+  // writer_'s destructor fsyncs whatever is still unsynced.
+}
+
+void ResumeJournal::sync_loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stop_ || oldest_unsynced_.has_value(); });
+    if (stop_) return;
+    const auto due = *oldest_unsynced_ + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(sync_interval_));
+    if (wake_.wait_until(lock, due, [this] { return stop_ || !oldest_unsynced_; })) {
+      if (stop_) return;
+      continue;  // commit() synced meanwhile
+    }
+    oldest_unsynced_.reset();  // records written from now on wait for the next round
+    lock.unlock();
+    const int rc = ::fsync(sync_fd_);
+    const int err = rc == 0 ? 0 : errno;
+    lock.lock();
+    ++syncs_;
+    if (err != 0 && sync_errno_ == 0) sync_errno_ = err;
+  }
+}
+
+void ResumeJournal::throw_if_sync_failed() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (sync_errno_ != 0) {
+    throw JournalError("rankpool: resumable map journal " + path() + ": fsync failed: " +
+                       std::strerror(sync_errno_) + "; is the disk full or gone?");
+  }
+}
 
 void ResumeJournal::append(std::uint64_t chunk, std::uint64_t count,
                            const std::vector<char>& results) {
@@ -380,27 +432,39 @@ void ResumeJournal::append(std::uint64_t chunk, std::uint64_t count,
                        " bytes per record; pass a smaller ResumeOptions::chunksize (with a new "
                        "journal path)");
   }
+  throw_if_sync_failed();
   writer_.append(encode_chunk_record(chunk, count, results.data(), results.size()));
   if (sync_interval_ <= 0) {
     commit();
-  } else if (!oldest_unsynced_) {
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!oldest_unsynced_) {
     oldest_unsynced_ = Clock::now();
-  } else if (seconds_until_sync().value_or(1) <= 0) {
-    commit();
+    wake_.notify_all();
   }
 }
 
 void ResumeJournal::commit() {
+  throw_if_sync_failed();
   if (writer_.uncommitted() == 0) return;
   writer_.commit();
+  std::lock_guard<std::mutex> lock(mutex_);
   ++syncs_;
   oldest_unsynced_.reset();
+  wake_.notify_all();
 }
 
 std::optional<double> ResumeJournal::seconds_until_sync() const {
+  std::lock_guard<std::mutex> lock(mutex_);
   if (!oldest_unsynced_) return std::nullopt;
   const double waited = std::chrono::duration<double>(Clock::now() - *oldest_unsynced_).count();
   return std::max(0.0, sync_interval_ - waited);
+}
+
+std::uint64_t ResumeJournal::syncs() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return syncs_;
 }
 
 }  // namespace rankpool::detail

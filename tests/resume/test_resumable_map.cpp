@@ -81,6 +81,7 @@ TEST(Resumable, SameVectorAsMapAndAnswersFromACompleteJournal) {
     const auto expected = pool.map(square, in);
     ResumeOptions opt;
     opt.chunksize = 49;
+    opt.sync_interval = 0;  // an fsync per record
     ResumeReport rep;
     EXPECT_EQ(rankpool::resumable_map(pool, square, in, tmp.path("sq"), opt, &rep), expected);
     EXPECT_EQ(rep.chunks, 103u);

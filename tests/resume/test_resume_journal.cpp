@@ -295,6 +295,19 @@ TEST_F(TempDir, GroupedSyncWaitsForTheInterval) {
   EXPECT_FALSE(j.seconds_until_sync().has_value());
 }
 
+TEST_F(TempDir, BackgroundThreadSyncsWrittenRecords) {
+  const std::string p = path("b.journal");
+  ResumeJournal j(p, sample_identity(), 0.05);
+  j.append(0, 1, std::vector<char>{'a'});
+  // No bound on the time is asserted (loaded machines); the sync must come eventually.
+  for (int i = 0; i < 3000 && j.syncs() == 0; ++i) usleep(10000);
+  EXPECT_EQ(j.syncs(), 1u);
+  EXPECT_FALSE(j.seconds_until_sync().has_value());
+  j.append(1, 1, std::vector<char>{'b'});
+  for (int i = 0; i < 3000 && j.syncs() < 2; ++i) usleep(10000);
+  EXPECT_EQ(j.syncs(), 2u);
+}
+
 TEST_F(TempDir, DirectoriesAndFifosAreRefusedWithoutHanging) {
   EXPECT_NE(
       message_of([&] { ResumeJournal j(dir_, sample_identity(), 0.0); }).find("not a regular file"),

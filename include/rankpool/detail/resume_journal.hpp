@@ -14,11 +14,14 @@
 // a crash and is reported as damage (JournalError), never skipped.
 
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "rankpool/detail/journal.hpp"
@@ -94,9 +97,13 @@ class ResumeJournal {
   /// Reads `path` strictly and checks its identity against `wanted` (JournalError on damage or
   /// on a mismatch, leaving the file as it was), then opens it for appending, creating it if
   /// needed and cutting off a torn last record. wanted.chunksize == 0 takes the journal's, or
-  /// the default for a new one. `sync_interval` <= 0: fsync after every record; otherwise at
-  /// most that many seconds after a record is written.
+  /// the default for a new one. `sync_interval` <= 0: append() fsyncs every record before it
+  /// returns; otherwise a background thread fsyncs written records at most that many seconds
+  /// after they were written (the caller never waits for it).
   ResumeJournal(const std::string& path, MapIdentity wanted, double sync_interval);
+  ~ResumeJournal();
+  ResumeJournal(const ResumeJournal&) = delete;
+  ResumeJournal& operator=(const ResumeJournal&) = delete;
 
   const MapIdentity& identity() const { return identity_; }
   /// The chunk records the journal held when opened, in file order.
@@ -105,27 +112,37 @@ class ResumeJournal {
   const std::string& path() const { return writer_.path(); }
 
   /// Writes one chunk's record (one write(2): it survives a kill of the process at once) and
-  /// fsyncs it if the policy says so.
+  /// fsyncs it, or leaves that to the background thread (see the constructor).
   void append(std::uint64_t chunk, std::uint64_t count, const std::vector<char>& results);
-  /// fsyncs what was written (if anything was).
+  /// fsyncs what was written (if anything was), now.
   void commit();
-  /// Seconds until written records must be fsync'd; nullopt when nothing waits for it.
+  /// Seconds until the background thread fsyncs written records; nullopt when none wait.
   std::optional<double> seconds_until_sync() const;
-  /// fsync calls made for chunk records.
-  std::uint64_t syncs() const { return syncs_; }
+  /// fsync calls made for chunk records (by commit() and the background thread).
+  std::uint64_t syncs() const;
 
  private:
   /// The strict read and the identity check; returns `wanted` with its chunksize resolved.
   static MapIdentity checked_identity(const std::string& path, MapIdentity wanted,
                                       std::uint64_t* torn);
+  void sync_loop();
+  void throw_if_sync_failed();
   using Clock = std::chrono::steady_clock;
   std::uint64_t torn_bytes_ = 0;  // before identity_, whose initializer sets it
   MapIdentity identity_;
   JournalContents contents_;
   JournalWriter writer_;
   double sync_interval_;
+  // The background fsync (sync_interval_ > 0): its own descriptor of the file, and what it
+  // shares with append() under mutex_.
+  int sync_fd_ = -1;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
   std::optional<Clock::time_point> oldest_unsynced_;
+  int sync_errno_ = 0;
   std::uint64_t syncs_ = 0;
+  std::thread syncer_;
 };
 
 }  // namespace rankpool::detail
