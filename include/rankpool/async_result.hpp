@@ -26,7 +26,7 @@ struct AsyncState {
   bool ready = false;
   bool discarded = false;  // terminate() came first
   std::optional<T> value;
-  std::optional<RemoteError> error;
+  std::shared_ptr<const RemoteError> error;  // its dynamic type is kept (TaskCrashed, ...)
   std::function<void(const T&)> callback;
   std::function<void(const RemoteError&)> error_callback;
 
@@ -36,8 +36,8 @@ struct AsyncState {
     ready = true;
     if (callback) callback(*value);
   }
-  void set_error(RemoteError e) {
-    error.emplace(std::move(e));
+  void set_error(std::shared_ptr<const RemoteError> e) {
+    error = std::move(e);
     ready = true;
     if (error_callback) error_callback(*error);
   }
@@ -100,7 +100,7 @@ class AsyncResult {
     return std::move(value());
   }
   T& value() const {
-    if (state_->error) throw *state_->error;
+    if (state_->error) state_->error->rethrow();
     if (!state_->ready) {
       throw PoolStateError("rankpool: the pool was terminated before this result was ready");
     }

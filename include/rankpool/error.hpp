@@ -78,6 +78,12 @@ class RemoteError : public Error {
   const std::string& host() const noexcept { return host_; }
   /// Index of the failing input within its map (0 for apply).
   std::uint64_t index() const noexcept { return index_; }
+  /// Throws this error as its own most-derived type (a TaskCrashed stays a TaskCrashed).
+  [[noreturn]] virtual void rethrow() const;
+
+ protected:
+  RemoteError(std::string what, std::string type_name, std::string message, int rank,
+              std::string host, std::uint64_t index);
 
  private:
   std::string type_name_;
@@ -85,6 +91,27 @@ class RemoteError : public Error {
   int rank_;
   std::string host_;
   std::uint64_t index_;
+};
+
+/// Under isolation (PoolOptions::isolate, README "Fault isolation") the process running a task
+/// died: killed by a signal (a segfault, abort(), the OOM killer, the task timeout) or it called
+/// exit(). Only the affected input fails; the pool goes on.
+class TaskCrashed : public RemoteError {
+ public:
+  TaskCrashed(std::string message, int rank, std::string host, std::uint64_t index, int signal,
+              int exit_status, bool timed_out);
+  /// The signal that killed the task's process, 0 when it exited.
+  int signal() const noexcept { return signal_; }
+  /// The status the task's process exited with (when signal() is 0).
+  int exit_status() const noexcept { return exit_status_; }
+  /// The task ran past PoolOptions::task_timeout and was killed.
+  bool timed_out() const noexcept { return timed_out_; }
+  [[noreturn]] void rethrow() const override;
+
+ private:
+  int signal_;
+  int exit_status_;
+  bool timed_out_;
 };
 
 }  // namespace rankpool

@@ -49,6 +49,18 @@ struct PoolOptions {
   /// Treat every this many consecutive ranks as one node (to test the hierarchy on one machine);
   /// 0 = the real nodes (MPI_COMM_TYPE_SHARED).
   int ranks_per_node = 0;
+  /// Fault isolation (README "Fault isolation"): every chunk runs in a forked child process, so
+  /// a segfault, abort(), exit() or OOM kill in a task fails only that input (TaskCrashed) and
+  /// the pool goes on. Costs a fork per chunk: use chunks of milliseconds or more.
+  bool isolate = false;
+  /// Seconds one input may run before its process is killed (TaskCrashed, timed_out()); 0 = no
+  /// limit. Needs isolate (a running function cannot be stopped otherwise): setting it turns
+  /// isolation on.
+  double task_timeout = 0;
+  /// Stragglers: once a map's inputs are all handed out, a worker with nothing to do runs a
+  /// backup copy of the oldest chunk still running elsewhere; the first copy to finish wins.
+  /// Tasks must then be idempotent (a chunk may run twice; its side effects happen twice).
+  bool rerun_stragglers = false;
 
   /// Run f(args...) once on every process before its first task (and again after every
   /// maxtasksperchild tasks). Same shipping rules as tasks.
@@ -74,6 +86,9 @@ struct ResolvedOptions {
   int threads_per_worker = 1;
   bool report_binding = false;
   std::string binding_json;
+  bool isolate = false;
+  double task_timeout = 0;
+  bool rerun_stragglers = false;
   HierarchyMode hierarchy = HierarchyMode::automatic;
   int ranks_per_node = 0;
   std::vector<SlotPlan> slots;  // node scheduling: the master's slots (set by run(), not options)

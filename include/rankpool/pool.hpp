@@ -18,6 +18,7 @@
 #include "rankpool/error.hpp"
 #include "rankpool/imap.hpp"
 #include "rankpool/options.hpp"
+#include "rankpool/outcome.hpp"
 
 namespace rankpool {
 
@@ -89,6 +90,21 @@ class Pool {
       ErrorCallback error_callback = {}) {
     return map_async_impl<true>(f, std::forward<Range>(inputs), chunksize, std::move(callback),
                                 std::move(error_callback));
+  }
+
+  /// Every input's outcome, in input order: its value, or the error it raised (RemoteError;
+  /// TaskCrashed under isolation), instead of the first error ending the map. `halt` stops
+  /// issuing work after too many failures; inputs never started come back as not_run.
+  template <class F, class Range>
+  auto map_outcomes(F f, const Range& inputs, HaltPolicy halt = {},
+                    std::optional<std::int64_t> chunksize = std::nullopt) {
+    return outcomes_impl<false>(f, inputs, halt, chunksize);
+  }
+  /// map_outcomes with each input a tuple whose elements are f's arguments.
+  template <class F, class Range>
+  auto starmap_outcomes(F f, const Range& inputs, HaltPolicy halt = {},
+                        std::optional<std::int64_t> chunksize = std::nullopt) {
+    return outcomes_impl<true>(f, inputs, halt, chunksize);
   }
 
   // ---- apply family -----------------------------------------------------------------------
@@ -187,6 +203,29 @@ class Pool {
           f,
           detail::RangeSource<std::vector<T>>(std::vector<T>(std::begin(inputs), std::end(inputs))),
           chunksize, {}, {});
+    }
+  }
+
+  template <bool Star, class F, class Range>
+  auto outcomes_impl(F f, const Range& inputs, HaltPolicy halt,
+                     std::optional<std::int64_t> chunksize) {
+    detail::require_shippable<F>();
+    using T = detail::range_value_t<const Range>;
+    using R = detail::item_result_t<F, T, Star>;
+    require_running(Star ? "starmap_outcomes" : "map_outcomes");
+    auto run = [&](auto source) {
+      using Job = detail::OutcomeJob<F, decltype(source), Star>;
+      auto state = make_state<std::vector<Outcome<R>>>({}, {});
+      auto job = std::make_shared<Job>(f, std::move(source), state, engine_, halt);
+      std::uint64_t n = job->size();
+      engine_.submit(job, n, chunksize_for(n, chunksize), options_.policy);
+      return AsyncResult<std::vector<Outcome<R>>>(state).take();
+    };
+    if constexpr (detail::is_random_access_range<const Range>::value) {
+      return run(detail::RangeSource<const Range&>(inputs));
+    } else {
+      return run(detail::RangeSource<std::vector<T>>(
+          std::vector<T>(std::begin(inputs), std::end(inputs))));
     }
   }
 

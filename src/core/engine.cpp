@@ -1,7 +1,10 @@
 #include "rankpool/detail/engine.hpp"
 
+#include <cmath>
 #include <utility>
 
+#include "rankpool/detail/crash_report.hpp"
+#include "rankpool/detail/isolation.hpp"
 #include "rankpool/detail/relay.hpp"
 #include "rankpool/detail/sync_service.hpp"
 #include "rankpool/error.hpp"
@@ -27,7 +30,8 @@ Engine::Engine(Transport& transport, const EngineConfig& config)
     : transport_(transport),
       config_(config),
       slot_rank_(make_slots(config, transport.size())),
-      scheduler_(SchedulerConfig{static_cast<int>(slot_rank_.size()), config.window}) {
+      scheduler_(SchedulerConfig{static_cast<int>(slot_rank_.size()), config.window,
+                                 config.rerun_stragglers}) {
   set_hierarchy({});
 }
 
@@ -61,6 +65,19 @@ void Engine::set_hierarchy(const std::vector<SlotPlan>& slots) {
 }
 
 Engine::~Engine() = default;
+
+void JobBase::receive_partial(const Chunk& c, PayloadSource& payload, std::uint64_t results_size) {
+  // A job that does not keep going reports the first failure (it never asks for this).
+  std::vector<char> bytes(payload.size());
+  payload.read_into(bytes.data());
+  if (results_size > bytes.size()) {
+    throw SerializationError("rankpool: a partial result is shorter than its results");
+  }
+  auto failures = from_bytes<std::vector<TaskFailure>>(bytes.data() + results_size,
+                                                       bytes.size() - results_size);
+  if (failures.empty()) throw SerializationError("rankpool: a partial result lists no failure");
+  fail(c, std::move(failures.front()));
+}
 
 int Engine::slot_of_rank(int rank) const {
   int slot = rank >= 0 && rank < static_cast<int>(rank_slot_.size()) ? rank_slot_[rank] : -1;
@@ -156,6 +173,12 @@ void Engine::send_task(int rank, const Chunk& chunk, std::vector<char>* batch) {
   h.count = chunk.count;
   h.aux = task.callable_size;
   h.exec = task.exec;
+  if (jobs_.at(chunk.job)->keep_going()) h.flags |= task_keep_going;
+  if (config_.isolate) {
+    h.flags |= task_isolate;
+    h.timeout_ms = static_cast<std::uint64_t>(std::ceil(config_.task_timeout * 1000.0));
+  }
+  board_add(rank, chunk.job, chunk.index, chunk.begin, chunk.count);
   if (batch) {
     append_record(*batch, h, task.parts);  // copied: the parts' memory may go
     return;
@@ -167,7 +190,13 @@ bool Engine::run_one_local() {
   if (!config_.master_computes) return false;
   auto chunk = scheduler_.next_for(0);
   if (!chunk) return false;
-  jobs_.at(chunk->job)->run_local(*chunk);
+  note_running(chunk->job, chunk->index, chunk->begin, chunk->count);
+  if (config_.isolate) {
+    run_local_isolated(*jobs_.at(chunk->job), *chunk);
+  } else {
+    jobs_.at(chunk->job)->run_local(*chunk);
+  }
+  note_running(0, 0, 0, 0);
   scheduler_.on_done(0, *chunk);
   finish_if_complete(chunk->job);
   if (maxtasksperchild_ != 0 && ++local_tasks_ >= maxtasksperchild_) {
@@ -175,6 +204,58 @@ bool Engine::run_one_local() {
     if (!initializer_.empty()) run_shipped_call(initializer_);
   }
   return true;
+}
+
+void Engine::run_local_isolated(JobBase& job, const Chunk& c) {
+  // The chunk travels exactly as to a worker, only through memory, and runs in forked children.
+  OutgoingTask task;
+  job.prepare(c, task);
+  std::size_t total = 0;
+  for (const auto& part : task.parts) total += part.size;
+  std::vector<std::max_align_t> input((total + sizeof(std::max_align_t) - 1) /
+                                      sizeof(std::max_align_t));
+  auto* bytes = reinterpret_cast<char*>(input.data());
+  std::size_t at = 0;
+  for (const auto& part : task.parts) {
+    if (part.size != 0) std::memcpy(bytes + at, part.data, part.size);
+    at += part.size;
+  }
+  std::vector<char> out;
+  TaskContext ctx;
+  ctx.input = bytes;
+  ctx.input_size = total - task.callable_size;
+  ctx.callable = bytes + ctx.input_size;
+  ctx.callable_size = task.callable_size;
+  ctx.begin = c.begin;
+  ctx.count = c.count;
+  ctx.out = &out;
+  ctx.keep_going = job.keep_going();
+  try {
+    run_isolated(resolve_function<void(TaskContext&)>(task.exec), ctx,
+                 IsolationConfig{config_.task_timeout});
+  } catch (...) {
+    ctx.failed = true;
+    ctx.failed_index = c.begin;
+    describe_current_exception(ctx.error_type, ctx.error_message);
+  }
+  if (ctx.failed) {
+    job.fail(c, TaskFailure{ctx.error_type, ctx.error_message, ctx.failed_index, transport_.rank(),
+                            transport_.host(), ctx.failed_kind, ctx.failed_signal,
+                            ctx.failed_exit_status});
+  } else if (!ctx.failures.empty()) {
+    for (auto& f : ctx.failures) {
+      f.rank = transport_.rank();
+      f.host = transport_.host();
+    }
+    std::uint64_t results_size = out.size();
+    std::vector<char> tail = to_bytes(ctx.failures);
+    out.insert(out.end(), tail.begin(), tail.end());
+    PayloadSource payload(out.data(), out.size());
+    job.receive_partial(c, payload, results_size);
+  } else {
+    PayloadSource payload(out.data(), out.size());
+    job.receive(c, payload);
+  }
 }
 
 void Engine::handle_batch(int source, const Header& h) {
@@ -191,6 +272,15 @@ void Engine::handle(int source, const Header& h, const char* data) {
   }
   int slot = slot_of_rank(source);
   Chunk chunk{h.job, h.chunk, h.begin, h.count};
+  board_remove(source, h.job, h.chunk);
+  if (scheduler_.already_done(chunk)) {  // a straggler's copy that lost the race: drop it
+    if (!data && h.payload_size != 0) {
+      std::vector<char> dropped(h.payload_size);
+      transport_.recv_payload(source, dropped.data(), dropped.size());
+    }
+    scheduler_.on_done(slot, chunk);
+    return;
+  }
   auto it = jobs_.find(h.job);
   if (it == jobs_.end()) {
     throw CommunicationError("rankpool: result for unknown job " + std::to_string(h.job) +
@@ -200,6 +290,8 @@ void Engine::handle(int source, const Header& h, const char* data) {
                                : PayloadSource(transport_, source, h.payload_size);
   if (h.kind == MessageKind::result) {
     it->second->receive(chunk, payload);
+  } else if (h.kind == MessageKind::partial) {
+    it->second->receive_partial(chunk, payload, h.aux);
   } else if (h.kind == MessageKind::error) {
     std::vector<char> bytes(h.payload_size);
     payload.read_into(bytes.data());

@@ -22,6 +22,17 @@ std::int64_t parse_integer(const std::string& text, const std::string& what) {
   return v;
 }
 
+double parse_seconds(const std::string& text, const std::string& what) {
+  errno = 0;
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || errno != 0 || end == nullptr || *end != '\0' || !(v >= 0) || v > 1e9) {
+    throw ValueError("rankpool: " + what + " must be a number of seconds >= 0 (got '" + text +
+                     "')");
+  }
+  return v;
+}
+
 bool parse_bool(const std::string& text, const std::string& what) {
   if (text == "1" || text == "true" || text == "yes" || text == "on") return true;
   if (text == "0" || text == "false" || text == "no" || text == "off") return false;
@@ -105,6 +116,22 @@ const std::vector<Knob>& knobs() {
          if (n < 0 || n > (1 << 24))
            throw ValueError("rankpool: " + what + " must be 0..16777216 (got " + v + ")");
          o.ranks_per_node = static_cast<int>(n);
+       }},
+      {"--rankpool-isolate", "RANKPOOL_ISOLATE",
+       "run each chunk in a forked child: a crashing task fails only its input (default: 0)",
+       [](PoolOptions& o, const std::string& v, const std::string& what) {
+         o.isolate = parse_bool(v, what);
+       }},
+      {"--rankpool-rerun-stragglers", "RANKPOOL_RERUN_STRAGGLERS",
+       "idle workers re-run the oldest running chunks at a map's end; first result wins (tasks "
+       "must be idempotent) (default: 0)",
+       [](PoolOptions& o, const std::string& v, const std::string& what) {
+         o.rerun_stragglers = parse_bool(v, what);
+       }},
+      {"--rankpool-task-timeout", "RANKPOOL_TASK_TIMEOUT",
+       "seconds one input may run before it is killed; implies isolation (default: 0, none)",
+       [](PoolOptions& o, const std::string& v, const std::string& what) {
+         o.task_timeout = parse_seconds(v, what);
        }},
   };
   return list;
@@ -203,6 +230,13 @@ ResolvedOptions resolve_options(const PoolOptions& code, int ranks,
                      std::to_string(o.ranks_per_node) + ")");
   }
   r.ranks_per_node = o.ranks_per_node;
+  if (!(o.task_timeout >= 0) || o.task_timeout > 1e9) {
+    throw ValueError("rankpool: task_timeout must be a number of seconds >= 0 (got " +
+                     std::to_string(o.task_timeout) + ")");
+  }
+  r.task_timeout = o.task_timeout;
+  r.isolate = o.isolate || o.task_timeout > 0;
+  r.rerun_stragglers = o.rerun_stragglers;
   if (r.window < 1)
     throw ValueError("rankpool: window must be >= 1 (got " + std::to_string(r.window) + ")");
   if (o.chunksize) r.chunksize = checked_chunksize(*o.chunksize);

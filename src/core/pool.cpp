@@ -6,8 +6,9 @@ Pool::Pool(detail::Transport& transport, detail::Transport& channel,
            const detail::ResolvedOptions& options, const detail::ShippedCall& initializer)
     : options_(options),
       service_(channel),
-      engine_(transport,
-              detail::EngineConfig{options.processes, options.master_computes, options.window}) {
+      engine_(transport, detail::EngineConfig{options.processes, options.master_computes,
+                                              options.window, options.isolate, options.task_timeout,
+                                              options.rerun_stragglers}) {
   engine_.set_hierarchy(options.slots);  // node scheduling, when run() planned it
   engine_.set_service(&service_);
   auto& sync = detail::sync_context();

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "rankpool/detail/binding.hpp"
 #include "rankpool/detail/code_ref.hpp"
+#include "rankpool/detail/crash_report.hpp"
 #include "rankpool/detail/hierarchy.hpp"
 #include "rankpool/detail/relay.hpp"
 #include "rankpool/detail/sync_service.hpp"
@@ -51,6 +53,19 @@ int check_same_build(Transport& transport) {
     }
   }
   return 0;
+}
+
+// Every rank's host name, in rank order (on every rank).
+std::vector<std::string> all_hosts(Transport& transport) {
+  constexpr int width = 256;
+  std::vector<char> mine(width, '\0'), all(static_cast<std::size_t>(width) * transport.size());
+  std::strncpy(mine.data(), transport.host().c_str(), width - 1);
+  check_mpi(
+      MPI_Allgather(mine.data(), width, MPI_CHAR, all.data(), width, MPI_CHAR, transport.comm()),
+      "MPI_Allgather (host names)");
+  std::vector<std::string> hosts;
+  for (int r = 0; r < transport.size(); ++r) hosts.emplace_back(&all[r * width]);
+  return hosts;
 }
 
 int master(Transport& transport, Transport& channel, const ResolvedOptions& resolved,
@@ -117,6 +132,12 @@ int run_on(MPI_Comm comm, int argc, char** argv, const PoolOptions& options, con
   Transport transport(comm);
   set_current_process(transport.rank(), transport.host());
   if (int rc = check_same_build(transport)) return rc;
+  // A rank that dies says which inputs it ran; rank 0 lists the work in flight when the
+  // launcher ends the job (crash_report.hpp).
+  install_crash_report(transport.rank(), all_hosts(transport));
+  struct CrashReportScope {
+    ~CrashReportScope() { uninstall_crash_report(); }
+  } crash_report_scope;
 
   std::vector<std::string> args;
   if (argv) args.assign(argv, argv + argc);

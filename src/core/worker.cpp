@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "rankpool/detail/callable.hpp"
+#include "rankpool/detail/crash_report.hpp"
+#include "rankpool/detail/isolation.hpp"
 #include "rankpool/detail/memory.hpp"
 #include "rankpool/error.hpp"
 
@@ -94,6 +96,8 @@ class Worker {
     ctx.begin = h.begin;
     ctx.count = h.count;
     ctx.out = out.get();
+    ctx.keep_going = (h.flags & task_keep_going) != 0;
+    note_running(h.job, h.chunk, h.begin, h.count);
     if (init_error_) {
       ctx.failed = true;
       ctx.failed_index = h.begin;
@@ -101,20 +105,37 @@ class Worker {
       ctx.error_message = init_error_->message;
     } else {
       try {
-        resolve_function<void(TaskContext&)>(h.exec)(ctx);
-      } catch (...) {  // the executor itself could not run (bad bytes, unknown code)
+        ExecutorFn exec = resolve_function<void(TaskContext&)>(h.exec);
+        if (h.flags & task_isolate) {
+          run_isolated(exec, ctx, IsolationConfig{static_cast<double>(h.timeout_ms) / 1000.0});
+        } else {
+          exec(ctx);
+        }
+      } catch (...) {  // the executor itself could not run (bad bytes, unknown code, no fork)
         ctx.failed = true;
         ctx.failed_index = h.begin;
         describe_current_exception(ctx.error_type, ctx.error_message);
       }
     }
+    note_running(0, 0, 0, 0);
     Header reply = h;
     reply.aux = 0;
+    reply.timeout_ms = 0;
     if (ctx.failed) {
       reply.kind = MessageKind::error;
-      TaskFailure failure{ctx.error_type, ctx.error_message, ctx.failed_index, transport_.rank(),
-                          transport_.host()};
+      TaskFailure failure{ctx.error_type,    ctx.error_message,     ctx.failed_index,
+                          transport_.rank(), transport_.host(),     ctx.failed_kind,
+                          ctx.failed_signal, ctx.failed_exit_status};
       *out = to_bytes(failure);
+    } else if (!ctx.failures.empty()) {
+      reply.kind = MessageKind::partial;
+      reply.aux = out->size();
+      for (auto& f : ctx.failures) {
+        f.rank = transport_.rank();
+        f.host = transport_.host();
+      }
+      std::vector<char> tail = to_bytes(ctx.failures);
+      out->insert(out->end(), tail.begin(), tail.end());
     } else {
       reply.kind = MessageKind::result;
     }

@@ -51,7 +51,8 @@ Scheduler::Scheduler(SchedulerConfig cfg)
     : num_workers_(cfg.num_workers),
       window_(cfg.window),
       max_window_(cfg.window),
-      live_workers_(cfg.num_workers) {
+      live_workers_(cfg.num_workers),
+      speculate_(cfg.speculate) {
   if (cfg.num_workers < 1) {
     throw ValueError("Scheduler: num_workers must be >= 1 (got " + std::to_string(cfg.num_workers) +
                      "): start the pool with at least one worker");
@@ -263,7 +264,10 @@ std::optional<Chunk> Scheduler::next_for(WorkerId w) {
   } else {
     const JobId shared = shared_ready_.empty() ? kNoJob : *shared_ready_.begin();
     const JobId own = wk.static_jobs.empty() ? kNoJob : *wk.static_jobs.begin();
-    if (shared == kNoJob && own == kNoJob) return std::nullopt;
+    if (shared == kNoJob && own == kNoJob) {
+      return speculate_ && wk.in_flight.empty() && !has_pending_work() ? take_backup(w)
+                                                                       : std::nullopt;
+    }
     if (own <= shared) {  // own block before the job's leftover (orphan) blocks
       j = &jobs_.at(own);
       c = form_own_block(*j, w);
@@ -276,7 +280,40 @@ std::optional<Chunk> Scheduler::next_for(WorkerId w) {
   ++j->in_flight;
   wk.in_flight.push_back(c);
   ++in_flight_total_;
+  if (speculate_) track(w, c);
   return c;
+}
+
+void Scheduler::track(WorkerId w, const Chunk& c) {
+  Copies copies;
+  copies.seq = next_seq_++;
+  copies.first = w;
+  ChunkKey key{c.job, c.index};
+  copies_[key] = copies;
+  single_.emplace(copies.seq, std::make_pair(key, c));
+}
+
+std::optional<Chunk> Scheduler::take_backup(WorkerId w) {
+  for (auto it = single_.begin(); it != single_.end();) {
+    auto [key, chunk] = it->second;
+    auto cit = copies_.find(key);
+    auto jit = jobs_.find(key.first);
+    if (cit == copies_.end() || cit->second.done || jit == jobs_.end() || jit->second.cancelled) {
+      it = single_.erase(it);  // stale: finished, or its job was cancelled
+      continue;
+    }
+    if (cit->second.first == w) {
+      ++it;
+      continue;
+    }
+    single_.erase(it);
+    cit->second.backup = w;
+    workers_[static_cast<std::size_t>(w)].in_flight.push_back(chunk);
+    ++in_flight_total_;
+    ++backups_;
+    return chunk;
+  }
+  return std::nullopt;
 }
 
 bool Scheduler::has_free_slot(WorkerId w) const {
@@ -290,7 +327,7 @@ std::size_t Scheduler::in_flight(WorkerId w) const {
   return workers_[static_cast<std::size_t>(w)].in_flight.size();
 }
 
-void Scheduler::on_done(WorkerId w, const Chunk& c) {
+bool Scheduler::on_done(WorkerId w, const Chunk& c) {
   check_worker(w, "on_done");
   Worker& wk = workers_[static_cast<std::size_t>(w)];
   auto it = std::find(wk.in_flight.begin(), wk.in_flight.end(), c);
@@ -308,11 +345,28 @@ void Scheduler::on_done(WorkerId w, const Chunk& c) {
   *it = wk.in_flight.back();
   wk.in_flight.pop_back();
   --in_flight_total_;
+  if (speculate_) {
+    auto cit = copies_.find({c.job, c.index});
+    if (cit != copies_.end()) {
+      if (cit->second.done) {  // the other copy won: this one only frees its slot
+        copies_.erase(cit);
+        return false;
+      }
+      const bool other_out = cit->second.backup >= 0;
+      single_.erase(cit->second.seq);
+      if (other_out) {
+        cit->second.done = true;  // wait for the other copy to come back
+      } else {
+        copies_.erase(cit);
+      }
+    }
+  }
   ++wk.stats.chunks;
   wk.stats.items += c.count;
   Job& j = jobs_.at(c.job);
   --j.in_flight;
   forget_if_complete(c.job);
+  return true;
 }
 
 void Scheduler::cancel_job(JobId job) {
@@ -347,6 +401,24 @@ std::vector<Chunk> Scheduler::on_worker_lost(WorkerId w) {
   });
   // Push back to front in reverse so each job's requeue starts with its lowest index.
   for (auto it = lost.rbegin(); it != lost.rend(); ++it) {
+    if (speculate_) {
+      auto cit = copies_.find({it->job, it->index});
+      if (cit != copies_.end()) {
+        Copies& cp = cit->second;
+        if (cp.done) {  // a finished chunk's leftover copy: nothing to redo
+          copies_.erase(cit);
+          continue;
+        }
+        if (cp.backup >= 0) {  // the other copy still runs: it now carries the chunk alone
+          cp.first = cp.first == w ? cp.backup : cp.first;
+          cp.backup = -1;
+          single_.emplace(cp.seq, std::make_pair(cit->first, *it));
+          continue;
+        }
+        single_.erase(cp.seq);
+        copies_.erase(cit);
+      }
+    }
     Job& j = jobs_.at(it->job);
     --j.in_flight;
     if (!j.cancelled) {

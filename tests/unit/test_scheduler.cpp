@@ -937,5 +937,77 @@ TEST(SchedulerScale, ManyWorkersDynamic) {
   EXPECT_TRUE(s.idle());
 }
 
+// ---- stragglers (SchedulerConfig::speculate) -----------------------------------------------
+
+TEST(SchedulerStragglers, IdleWorkerGetsABackupOfTheOldestChunkOnlyOnceInputsRunOut) {
+  Scheduler s(SchedulerConfig{3, 1, true});
+  JobId j = s.add_job(3, 1, Policy::dynamic);
+  auto a = s.next_for(0), b = s.next_for(1), c = s.next_for(2);
+  ASSERT_TRUE(a && b && c);
+  EXPECT_FALSE(s.has_pending_work());
+  EXPECT_TRUE(s.on_done(2, *c));  // worker 2 is idle now: it gets a copy of the oldest chunk
+  auto backup = s.next_for(2);
+  ASSERT_TRUE(backup);
+  EXPECT_EQ(*backup, *a);
+  EXPECT_EQ(s.backups(), 1u);
+  EXPECT_FALSE(s.next_for(2));         // one chunk in flight: no second backup for a busy worker
+  EXPECT_TRUE(s.on_done(2, *backup));  // the backup wins
+  EXPECT_TRUE(s.already_done(*a));
+  EXPECT_FALSE(s.job_complete(j));  // b is still out
+  auto next = s.next_for(2);        // b is the oldest chunk with a single copy
+  ASSERT_TRUE(next);
+  EXPECT_EQ(*next, *b);
+  EXPECT_FALSE(s.on_done(0, *a));  // the original of a comes back late: a duplicate
+  EXPECT_FALSE(s.already_done(*a));
+  EXPECT_TRUE(s.on_done(1, *b));   // the original of b wins this time
+  EXPECT_TRUE(s.job_complete(j));  // complete although a copy of b is still out
+  EXPECT_EQ(s.in_flight_total(), 1u);
+  EXPECT_FALSE(s.idle());
+  EXPECT_FALSE(s.on_done(2, *next));
+  EXPECT_TRUE(s.idle());
+}
+
+TEST(SchedulerStragglers, NoBackupsWhileWorkIsLeftOrWhenDisabled) {
+  Scheduler on(SchedulerConfig{2, 1, true});
+  on.add_job(3, 1, Policy::dynamic);
+  auto a = on.next_for(0);
+  auto b = on.next_for(1);
+  ASSERT_TRUE(a && b);
+  EXPECT_TRUE(on.on_done(1, *b));
+  auto c = on.next_for(1);  // new work first
+  ASSERT_TRUE(c);
+  EXPECT_NE(*c, *a);
+  EXPECT_EQ(on.backups(), 0u);
+
+  Scheduler off(SchedulerConfig{2, 1, false});
+  off.add_job(2, 1, Policy::dynamic);
+  auto x = off.next_for(0);
+  auto y = off.next_for(1);
+  ASSERT_TRUE(x && y);
+  EXPECT_TRUE(off.on_done(1, *y));
+  EXPECT_FALSE(off.next_for(1));
+  EXPECT_EQ(off.backups(), 0u);
+}
+
+TEST(SchedulerStragglers, CancelledJobsGetNoBackupsAndLostCopiesAreNotRequeuedTwice) {
+  Scheduler s(SchedulerConfig{3, 1, true});
+  JobId j = s.add_job(2, 1, Policy::dynamic);
+  auto a = s.next_for(0), b = s.next_for(1);
+  ASSERT_TRUE(a && b);
+  auto backup = s.next_for(2);
+  ASSERT_TRUE(backup);
+  EXPECT_EQ(*backup, *a);
+  // The worker with the original is lost: the backup carries the chunk, nothing is requeued.
+  s.on_worker_lost(0);
+  EXPECT_FALSE(s.has_pending_work());
+  EXPECT_TRUE(s.on_done(2, *backup));
+  EXPECT_FALSE(s.job_complete(j));
+  s.cancel_job(j);
+  EXPECT_FALSE(s.next_for(2));  // b's job is cancelled: no backup of it
+  EXPECT_TRUE(s.on_done(1, *b));
+  EXPECT_TRUE(s.job_complete(j));
+  EXPECT_TRUE(s.idle());
+}
+
 }  // namespace
 }  // namespace rankpool::detail

@@ -20,6 +20,7 @@
 
 #include "rankpool/detail/code_ref.hpp"
 #include "rankpool/detail/memory.hpp"
+#include "rankpool/detail/protocol.hpp"
 #include "rankpool/detail/serialize.hpp"
 
 namespace rankpool {
@@ -136,11 +137,24 @@ struct TaskContext {
   std::uint64_t begin = 0;  // index of the first item within its job
   std::uint64_t count = 0;
   std::vector<char>* out = nullptr;  // encoded results replace its contents
-  // Set when an item threw; results are then discarded.
+  // Set when an item threw (or, isolated, its process died); results are then discarded.
   bool failed = false;
   std::uint64_t failed_index = 0;
   std::string error_type;
   std::string error_message;
+  FailureKind failed_kind = FailureKind::exception;
+  int failed_signal = 0;
+  int failed_exit_status = 0;
+  // Keep-going jobs (map_outcomes): an item that throws is recorded in `failures` (index, type,
+  // message) and the chunk goes on; `out` then holds the results of the other items only.
+  bool keep_going = false;
+  std::vector<TaskFailure> failures;
+  // Start at this position in the chunk (isolation restarts after the item that crashed).
+  std::uint64_t first = 0;
+  // Called after each item (i: position in the chunk) with the bytes of `out` its result took,
+  // [from, to) (empty when it failed): isolation streams each result to its parent from here.
+  void (*on_item)(TaskContext& ctx, std::uint64_t i, std::size_t from, std::size_t to) = nullptr;
+  void* hook = nullptr;  // for on_item
 };
 
 using ExecutorFn = void (*)(TaskContext&);
@@ -197,18 +211,50 @@ void execute_chunk(TaskContext& ctx) {
   F& f = callable.get();
   std::uint64_t i = 0;
   try {
+    if (ctx.first > ctx.count) throw ValueError("rankpool: a chunk cannot start past its end");
     if constexpr (is_raw_array_v<R>) {
-      resize_large(*ctx.out, ctx.count * sizeof(R));  // every byte is written below
+      resize_large(*ctx.out, (ctx.count - ctx.first) * sizeof(R));  // written below
     } else {
       ctx.out->clear();
     }
     Writer writer(*ctx.out);
+    std::size_t written = 0;  // results stored (raw R: their slots are contiguous)
     auto emit = [&](const R& r) {
       if constexpr (is_raw_array_v<R>) {
-        std::memcpy(ctx.out->data() + i * sizeof(R), &r, sizeof(R));
+        std::memcpy(ctx.out->data() + written * sizeof(R), &r, sizeof(R));
       } else {
         writer(r);
       }
+      ++written;
+    };
+    auto end_of_out = [&]() -> std::size_t {
+      if constexpr (is_raw_array_v<R>) {
+        return written * sizeof(R);
+      } else {
+        return ctx.out->size();
+      }
+    };
+    // The plain path (a map: stop at the first failure, no hook) stays a tight loop.
+    const bool plain = !ctx.keep_going && ctx.on_item == nullptr;
+    auto run = [&](const T& item) {
+      if (plain) {
+        emit(invoke_item<F, T, Star>(f, item));
+        return;
+      }
+      std::size_t from = end_of_out();
+      if (!ctx.keep_going) {
+        emit(invoke_item<F, T, Star>(f, item));
+      } else {
+        try {
+          emit(invoke_item<F, T, Star>(f, item));
+        } catch (...) {
+          TaskFailure failure;
+          describe_current_exception(failure.type_name, failure.message);
+          failure.index = ctx.begin + i;
+          ctx.failures.push_back(std::move(failure));
+        }
+      }
+      if (ctx.on_item) ctx.on_item(ctx, i, from, end_of_out());
     };
     if constexpr (is_raw_array_v<T>) {
       if (ctx.input_size != ctx.count * sizeof(T)) {
@@ -216,19 +262,20 @@ void execute_chunk(TaskContext& ctx) {
                                  " bytes, expected " + std::to_string(ctx.count * sizeof(T)));
       }
       // The buffer is aligned by the receiver; copy per item keeps this safe if it were not.
-      for (; i < ctx.count; ++i) {
+      for (i = ctx.first; i < ctx.count; ++i) {
         T item;
         std::memcpy(&item, ctx.input + i * sizeof(T), sizeof(T));
-        emit(invoke_item<F, T, Star>(f, item));
+        run(item);
       }
     } else {
       Reader reader(ctx.input, ctx.input_size);
-      for (; i < ctx.count; ++i) {
+      for (i = 0; i < ctx.count; ++i) {
         T item{};
         reader(item);
-        emit(invoke_item<F, T, Star>(f, item));
+        if (i >= ctx.first) run(item);
       }
     }
+    if constexpr (is_raw_array_v<R>) ctx.out->resize(written * sizeof(R));  // keep-going holes
   } catch (...) {
     ctx.failed = true;
     ctx.failed_index = ctx.begin + i;

@@ -64,6 +64,11 @@ class JobBase {
   virtual void prepare(const Chunk& c, OutgoingTask& out) = 0;
   /// Stores the results of chunk c (the payload must be read completely).
   virtual void receive(const Chunk& c, PayloadSource& payload) = 0;
+  /// Keep-going jobs: chunk c ran, some items failed. The payload holds the results of the other
+  /// items (results_size bytes, in item order) and then the encoded std::vector<TaskFailure>.
+  virtual void receive_partial(const Chunk& c, PayloadSource& payload, std::uint64_t results_size);
+  /// A failing item does not end its chunk: the job wants every item's outcome.
+  virtual bool keep_going() const { return false; }
   /// Runs chunk c on the master itself.
   virtual void run_local(const Chunk& c) = 0;
   /// Chunk c failed on some rank.
@@ -80,9 +85,12 @@ class JobBase {
 };
 
 struct EngineConfig {
-  int processes = 1;            // ranks that run tasks (the master included when it computes)
-  bool master_computes = true;  // the master runs chunks while it waits
-  int window = 2;               // chunks in flight per worker
+  int processes = 1;              // ranks that run tasks (the master included when it computes)
+  bool master_computes = true;    // the master runs chunks while it waits
+  int window = 2;                 // chunks in flight per worker
+  bool isolate = false;           // chunks run in forked children (isolation.hpp)
+  double task_timeout = 0;        // isolation: seconds an item may run; 0 = no limit
+  bool rerun_stragglers = false;  // idle workers run backup copies of the oldest chunks
 };
 
 class Engine {
@@ -132,6 +140,7 @@ class Engine {
   void dispatch();
   void send_task(int rank, const Chunk& chunk, std::vector<char>* batch = nullptr);
   bool run_one_local();
+  void run_local_isolated(JobBase& job, const Chunk& chunk);
   void handle(int source, const Header& header, const char* data = nullptr);
   void handle_batch(int source, const Header& header);
   void finish_if_complete(JobId id);

@@ -17,6 +17,7 @@
 #include "rankpool/detail/callable.hpp"
 #include "rankpool/detail/engine.hpp"
 #include "rankpool/detail/memory.hpp"
+#include "rankpool/outcome.hpp"
 #include "rankpool/process_info.hpp"
 
 namespace rankpool::detail {
@@ -41,9 +42,15 @@ struct has_contiguous_data<
                std::decay_t<decltype(*std::data(std::declval<Range&>()))>, range_value_t<Range>>>>
     : std::true_type {};
 
-inline RemoteError to_remote_error(TaskFailure f) {
-  return RemoteError(std::move(f.type_name), std::move(f.message), f.rank, std::move(f.host),
-                     f.index);
+/// The exception a failure is raised as where its result is read: a TaskCrashed for a process
+/// that died or timed out (isolation), else a RemoteError carrying the task's exception.
+inline std::shared_ptr<const RemoteError> to_remote_error(TaskFailure f) {
+  if (f.kind != FailureKind::exception) {
+    return std::make_shared<TaskCrashed>(std::move(f.message), f.rank, std::move(f.host), f.index,
+                                         f.signal, f.exit_status, f.kind == FailureKind::timed_out);
+  }
+  return std::make_shared<RemoteError>(std::move(f.type_name), std::move(f.message), f.rank,
+                                       std::move(f.host), f.index);
 }
 
 /// The failure of the item being run on the master itself.
@@ -95,6 +102,26 @@ class SingleSource {
  private:
   Tuple value_;
 };
+
+/// Encodes chunk c of a random-access source: raw inputs go zero-copy (kept alive by `owner`),
+/// others are encoded into a buffer.
+template <class Source>
+void prepare_from_source(const Source& source, const Chunk& c, OutgoingTask& out,
+                         std::shared_ptr<const void> owner) {
+  using T = typename Source::value_type;
+  if (const T* raw = source.raw_data()) {
+    out.parts.push_back({raw + c.begin, c.count * sizeof(T)});  // zero-copy from the input
+    out.keep_alive = std::move(owner);
+  } else {
+    auto bytes = std::make_shared<std::vector<char>>();
+    encode_inputs<T>([&](std::uint64_t i) -> decltype(auto) { return source.get(i); }, c.begin,
+                     c.count, *bytes);
+    out.parts.push_back({bytes->data(), bytes->size()});
+    out.keep_alive = std::make_shared<
+        std::pair<std::shared_ptr<std::vector<char>>, std::shared_ptr<const void>>>(
+        bytes, std::move(owner));
+  }
+}
 
 /// Both job kinds share the callable, its executor and its shipping bytes.
 template <class F, class T, bool Star>
@@ -183,18 +210,7 @@ class MapJob : public JobBase,
   void after_dispatch() override { resize_large(results_, source_.size()); }
 
   void prepare(const Chunk& c, OutgoingTask& out) override {
-    if (const T* raw = source_.raw_data()) {
-      out.parts.push_back({raw + c.begin, c.count * sizeof(T)});  // zero-copy from the input
-      out.keep_alive = this->shared_from_this();
-    } else {
-      auto bytes = std::make_shared<std::vector<char>>();
-      encode_inputs<T>([this](std::uint64_t i) -> decltype(auto) { return source_.get(i); },
-                       c.begin, c.count, *bytes);
-      out.parts.push_back({bytes->data(), bytes->size()});
-      out.keep_alive =
-          std::make_shared<std::pair<std::shared_ptr<std::vector<char>>, std::shared_ptr<MapJob>>>(
-              bytes, this->shared_from_this());
-    }
+    prepare_from_source(source_, c, out, this->shared_from_this());
     this->finish_task(out);
   }
   void receive(const Chunk& c, PayloadSource& payload) override {
@@ -228,6 +244,138 @@ class MapJob : public JobBase,
   Finish finish_;
   std::vector<R> results_;
   std::optional<TaskFailure> failure_;
+};
+
+/// map_outcomes: every item's value or error (keep-going chunks), stopping early by HaltPolicy.
+template <class F, class Source, bool Star>
+class OutcomeJob : public JobBase,
+                   public CallableHolder<F, typename Source::value_type, Star>,
+                   public std::enable_shared_from_this<OutcomeJob<F, Source, Star>> {
+  using T = typename Source::value_type;
+  using Base = CallableHolder<F, T, Star>;
+
+ public:
+  using R = typename Base::R;
+  using Out = std::vector<Outcome<R>>;
+
+  OutcomeJob(F f, Source source, std::shared_ptr<AsyncState<Out>> state, Engine& engine,
+             HaltPolicy halt)
+      : Base(f),
+        source_(std::move(source)),
+        state_(std::move(state)),
+        engine_(engine),
+        halt_(halt) {
+    if (!(halt.max_failure_fraction >= 0 && halt.max_failure_fraction <= 1)) {
+      throw ValueError("rankpool: HaltPolicy::max_failure_fraction must be in [0, 1]");
+    }
+  }
+  std::uint64_t size() const { return source_.size(); }
+  bool keep_going() const override { return true; }
+
+  void after_dispatch() override {
+    results_.resize(source_.size());
+    status_.assign(source_.size(), not_run);
+  }
+  void prepare(const Chunk& c, OutgoingTask& out) override {
+    prepare_from_source(source_, c, out, this->shared_from_this());
+    this->finish_task(out);
+  }
+  void receive(const Chunk& c, PayloadSource& payload) override {
+    this->read_results(payload, results_.begin() + static_cast<std::ptrdiff_t>(c.begin), c.count);
+    std::fill_n(status_.begin() + static_cast<std::ptrdiff_t>(c.begin), c.count, ok);
+  }
+  void receive_partial(const Chunk& c, PayloadSource& payload,
+                       std::uint64_t results_size) override {
+    std::vector<char> bytes(payload.size());
+    payload.read_into(bytes.data());
+    if (results_size > bytes.size()) {
+      throw SerializationError("rankpool: a partial result is shorter than its results");
+    }
+    auto failures = from_bytes<std::vector<TaskFailure>>(bytes.data() + results_size,
+                                                         bytes.size() - results_size);
+    std::vector<bool> failed(c.count, false);
+    for (const auto& f : failures) {
+      if (f.index < c.begin || f.index >= c.begin + c.count) {
+        throw SerializationError("rankpool: a partial result names an item outside its chunk");
+      }
+      failed[f.index - c.begin] = true;
+    }
+    // The values of the items that succeeded, in order, decoded into their slots.
+    std::vector<R> values(c.count - failures.size());
+    PayloadSource part(bytes.data(), results_size);
+    this->read_results(part, values.begin(), values.size());
+    std::size_t next = 0;
+    for (std::uint64_t i = 0; i < c.count; ++i) {
+      if (failed[i]) continue;
+      results_[c.begin + i] = std::move(values[next++]);
+      status_[c.begin + i] = ok;
+    }
+    for (auto& f : failures) record_failure(c, std::move(f));
+  }
+  void run_local(const Chunk& c) override {
+    for (std::uint64_t i = 0; i < c.count; ++i) {
+      std::uint64_t index = c.begin + i;
+      try {
+        results_[index] = invoke_item<F, T, Star>(this->f_, source_.get(index));
+        status_[index] = ok;
+      } catch (...) {
+        record_failure(c, local_failure(index));
+      }
+    }
+  }
+  void fail(const Chunk& c, TaskFailure failure) override {
+    // The whole chunk could not run (its input could not be decoded, the initializer failed):
+    // every item of it not yet done gets this error.
+    for (std::uint64_t i = 0; i < c.count; ++i) {
+      if (status_[c.begin + i] != not_run) continue;
+      TaskFailure f = failure;
+      f.index = c.begin + i;
+      record_failure(c, std::move(f));
+    }
+  }
+  void complete() override {
+    if (state_->discarded) return;
+    Out out(results_.size());
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      if (status_[i] == ok) {
+        out[i] = Outcome<R>::success(std::move(results_[i]));
+      } else if (status_[i] == failed) {
+        out[i] = Outcome<R>::failure(to_remote_error(std::move(failures_.at(i))));
+      }
+    }
+    state_->set_value(std::move(out));
+  }
+  void discard() override {
+    if (!state_->ready) state_->discarded = true;
+  }
+
+ private:
+  enum ItemStatus : std::uint8_t { not_run = 0, ok = 1, failed = 2 };
+
+  void record_failure(const Chunk& c, TaskFailure f) {
+    std::uint64_t index = f.index;
+    status_[index] = failed;
+    failures_[index] = std::move(f);
+    if (halted_) return;
+    std::uint64_t n = failures_.size();
+    bool too_many = halt_.max_failures != 0 && n >= halt_.max_failures;
+    bool too_large =
+        halt_.max_failure_fraction > 0 &&
+        static_cast<double>(n) > halt_.max_failure_fraction * static_cast<double>(source_.size());
+    if (too_many || too_large) {
+      halted_ = true;
+      engine_.cancel(c.job);  // chunks in flight still finish and are recorded
+    }
+  }
+
+  Source source_;
+  std::shared_ptr<AsyncState<Out>> state_;
+  Engine& engine_;
+  HaltPolicy halt_;
+  bool halted_ = false;
+  std::vector<R> results_;
+  std::vector<std::uint8_t> status_;
+  std::map<std::uint64_t, TaskFailure> failures_;
 };
 
 /// What imap yields: values, or a failure raised when the consumer reaches it.
@@ -315,7 +463,7 @@ class StreamJob : public StreamJobBase<item_result_t<F, range_value_t<Range>, St
       }
       if (!has_outcome()) return std::nullopt;  // exhausted
       Outcome o = pop_outcome();
-      if (o.failure) throw to_remote_error(std::move(*o.failure));
+      if (o.failure) to_remote_error(std::move(*o.failure))->rethrow();
       current_ = std::move(o.values);
       pos_ = 0;
     }

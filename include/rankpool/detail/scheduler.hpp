@@ -53,6 +53,10 @@ inline bool operator!=(const Chunk& a, const Chunk& b) {
 struct SchedulerConfig {
   int num_workers = 1;  // >= 1, else ValueError
   int window = 2;       // max chunks in flight per worker, >= 1, else ValueError
+  /// Stragglers: once no job has a chunk left to hand out, a worker with nothing in flight gets
+  /// a backup copy of the oldest chunk still in flight on another worker (at most one backup
+  /// per chunk); the first copy to finish counts, on_done reports the other as a duplicate.
+  bool speculate = false;
 };
 
 class Scheduler {
@@ -107,7 +111,16 @@ class Scheduler {
 
   /// Worker w finished chunk c (in any order among its in-flight chunks). ValueError if c is not
   /// in flight on w (never handed out, already done, handed to another worker, or w was lost).
-  void on_done(WorkerId w, const Chunk& c);
+  /// Returns whether this was the chunk's first completion: false for the copy of a chunk that
+  /// already finished on another worker (speculate), whose results must be ignored.
+  bool on_done(WorkerId w, const Chunk& c);
+  /// The copy of c that a worker returns now is a duplicate: another copy already finished.
+  bool already_done(const Chunk& c) const {
+    auto it = copies_.find({c.job, c.index});
+    return it != copies_.end() && it->second.done;
+  }
+  /// Backup copies handed out so far (speculate).
+  std::uint64_t backups() const { return backups_; }
 
   /// Stop handing out the job's remaining chunks. Chunks in flight stay tracked until on_done;
   /// the job is complete once none is left in flight. No-op for a job already complete.
@@ -189,6 +202,22 @@ class Scheduler {
   std::map<JobId, Job> jobs_;      // incomplete jobs only
   std::set<JobId> shared_ready_;   // jobs that can form a chunk for any live worker
   std::set<JobId> requeue_ready_;  // jobs with a non-empty requeue
+
+  // speculate only: every chunk in flight, by (job, index).
+  struct Copies {
+    std::uint64_t seq = 0;  // hand-out order of the first copy (oldest first)
+    WorkerId first = -1;    // the worker running the first copy
+    WorkerId backup = -1;   // the worker running a backup copy, -1: none
+    bool done = false;      // one copy finished; the other is still out
+  };
+  using ChunkKey = std::pair<JobId, std::uint64_t>;
+  std::optional<Chunk> take_backup(WorkerId w);
+  void track(WorkerId w, const Chunk& c);
+  bool speculate_ = false;
+  std::uint64_t next_seq_ = 0;
+  std::uint64_t backups_ = 0;
+  std::map<ChunkKey, Copies> copies_;
+  std::map<std::uint64_t, std::pair<ChunkKey, Chunk>> single_;  // by seq: chunks with one copy
 };
 
 }  // namespace rankpool::detail
