@@ -207,15 +207,7 @@ auto resumable_map_run(Pool& pool, F f, const Range& inputs, const std::string& 
                        const ResumeOptions& options, ResumeReport* report) {
   using T = range_value_t<const Range>;
   using R = item_result_t<F, T, Star>;
-  static_assert(std::is_default_constructible_v<R>,
-                "rankpool: task results must be default-constructible (they are decoded into "
-                "a vector)");
-  static_assert(is_serializable_v<T>,
-                "rankpool: the input type cannot be serialized; give it a cereal serialize() "
-                "function or make it trivially copyable");
-  static_assert(is_serializable_v<R>,
-                "rankpool: the result type cannot be serialized; give it a cereal serialize() "
-                "function or make it trivially copyable");
+  static_assert(check_task_types<T, R>());
   if (options.chunksize && *options.chunksize <= 0) {
     throw ValueError("rankpool: resumable map chunksize must be positive, got " +
                      std::to_string(*options.chunksize));

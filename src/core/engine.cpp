@@ -66,9 +66,9 @@ void Engine::set_hierarchy(const std::vector<SlotPlan>& slots) {
 
 Engine::~Engine() = default;
 
-void JobBase::receive_partial(const Chunk& c, PayloadSource& payload, std::uint64_t results_size) {
-  // A job that does not keep going reports the first failure (it never asks for this).
-  std::vector<char> bytes(payload.size());
+std::vector<TaskFailure> read_partial(PayloadSource& payload, std::uint64_t results_size,
+                                      std::vector<char>& bytes) {
+  bytes.resize(payload.size());
   payload.read_into(bytes.data());
   if (results_size > bytes.size()) {
     throw SerializationError("rankpool: a partial result is shorter than its results");
@@ -76,7 +76,13 @@ void JobBase::receive_partial(const Chunk& c, PayloadSource& payload, std::uint6
   auto failures = from_bytes<std::vector<TaskFailure>>(bytes.data() + results_size,
                                                        bytes.size() - results_size);
   if (failures.empty()) throw SerializationError("rankpool: a partial result lists no failure");
-  fail(c, std::move(failures.front()));
+  return failures;
+}
+
+void JobBase::receive_partial(const Chunk& c, PayloadSource& payload, std::uint64_t results_size) {
+  // A job that does not keep going reports the first failure (it never asks for this).
+  std::vector<char> bytes;
+  fail(c, std::move(read_partial(payload, results_size, bytes).front()));
 }
 
 int Engine::slot_of_rank(int rank) const {
@@ -239,9 +245,7 @@ void Engine::run_local_isolated(JobBase& job, const Chunk& c) {
     describe_current_exception(ctx.error_type, ctx.error_message);
   }
   if (ctx.failed) {
-    job.fail(c, TaskFailure{ctx.error_type, ctx.error_message, ctx.failed_index, transport_.rank(),
-                            transport_.host(), ctx.failed_kind, ctx.failed_signal,
-                            ctx.failed_exit_status});
+    job.fail(c, ctx.failure(transport_.rank(), transport_.host()));
   } else if (!ctx.failures.empty()) {
     for (auto& f : ctx.failures) {
       f.rank = transport_.rank();

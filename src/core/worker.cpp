@@ -123,10 +123,7 @@ class Worker {
     reply.timeout_ms = 0;
     if (ctx.failed) {
       reply.kind = MessageKind::error;
-      TaskFailure failure{ctx.error_type,    ctx.error_message,     ctx.failed_index,
-                          transport_.rank(), transport_.host(),     ctx.failed_kind,
-                          ctx.failed_signal, ctx.failed_exit_status};
-      *out = to_bytes(failure);
+      *out = to_bytes(ctx.failure(transport_.rank(), transport_.host()));
     } else if (!ctx.failures.empty()) {
       reply.kind = MessageKind::partial;
       reply.aux = out->size();

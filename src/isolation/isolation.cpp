@@ -335,10 +335,7 @@ void run_isolated(ExecutorFn exec, TaskContext& ctx, const IsolationConfig& conf
     int status = reader.reap();
     if (done) {
       if (chunk_failure) {
-        ctx.failed = true;
-        ctx.failed_index = chunk_failure->index;
-        ctx.error_type = std::move(chunk_failure->type_name);
-        ctx.error_message = std::move(chunk_failure->message);
+        ctx.fail_with(*chunk_failure);
         ctx.out->clear();
       }
       return;
@@ -351,13 +348,7 @@ void run_isolated(ExecutorFn exec, TaskContext& ctx, const IsolationConfig& conf
       ++next;
       continue;
     }
-    ctx.failed = true;
-    ctx.failed_index = crash.index;
-    ctx.error_type = crash.type_name;
-    ctx.error_message = crash.message;
-    ctx.failed_kind = crash.kind;
-    ctx.failed_signal = crash.signal;
-    ctx.failed_exit_status = crash.exit_status;
+    ctx.fail_with(crash);
     ctx.out->clear();
     return;
   }

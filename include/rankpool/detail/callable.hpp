@@ -155,6 +155,22 @@ struct TaskContext {
   // [from, to) (empty when it failed): isolation streams each result to its parent from here.
   void (*on_item)(TaskContext& ctx, std::uint64_t i, std::size_t from, std::size_t to) = nullptr;
   void* hook = nullptr;  // for on_item
+
+  /// Marks the chunk failed with f (index, type, message, how).
+  void fail_with(const TaskFailure& f) {
+    failed = true;
+    failed_index = f.index;
+    error_type = f.type_name;
+    error_message = f.message;
+    failed_kind = f.kind;
+    failed_signal = f.signal;
+    failed_exit_status = f.exit_status;
+  }
+  /// The chunk's failure as reported to the master by `rank` on `host`.
+  TaskFailure failure(int rank, const std::string& host) const {
+    return TaskFailure{error_type, error_message, failed_index,  rank,
+                       host,       failed_kind,   failed_signal, failed_exit_status};
+  }
 };
 
 using ExecutorFn = void (*)(TaskContext&);

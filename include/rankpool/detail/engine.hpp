@@ -48,6 +48,11 @@ class PayloadSource {
   std::uint64_t size_;
 };
 
+/// Reads a partial result (see MessageKind::partial) into `bytes` and returns its failures; the
+/// results of the other items are bytes[0, results_size). SerializationError if malformed.
+std::vector<TaskFailure> read_partial(PayloadSource& payload, std::uint64_t results_size,
+                                      std::vector<char>& bytes);
+
 /// A chunk ready to send: executor, encoded callable and input parts.
 struct OutgoingTask {
   CodeRef exec;

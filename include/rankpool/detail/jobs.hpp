@@ -103,6 +103,21 @@ class SingleSource {
   Tuple value_;
 };
 
+/// Compile-time checks of a task's input and result types, with messages that say what to do.
+template <class T, class R>
+constexpr bool check_task_types() {
+  static_assert(std::is_default_constructible_v<R>,
+                "rankpool: task results must be default-constructible (they are decoded into "
+                "a vector)");
+  static_assert(is_serializable_v<T>,
+                "rankpool: the input type cannot be serialized; give it a cereal serialize() "
+                "function or make it trivially copyable");
+  static_assert(is_serializable_v<R>,
+                "rankpool: the result type cannot be serialized; give it a cereal serialize() "
+                "function or make it trivially copyable");
+  return true;
+}
+
 /// Encodes chunk c of a random-access source: raw inputs go zero-copy (kept alive by `owner`),
 /// others are encoded into a buffer.
 template <class Source>
@@ -128,15 +143,7 @@ template <class F, class T, bool Star>
 class CallableHolder {
  public:
   using R = item_result_t<F, T, Star>;
-  static_assert(std::is_default_constructible_v<R>,
-                "rankpool: task results must be default-constructible (they are decoded into "
-                "a vector)");
-  static_assert(is_serializable_v<T>,
-                "rankpool: the input type cannot be serialized; give it a cereal serialize() "
-                "function or make it trivially copyable");
-  static_assert(is_serializable_v<R>,
-                "rankpool: the result type cannot be serialized; give it a cereal serialize() "
-                "function or make it trivially copyable");
+  static_assert(check_task_types<T, R>());
 
   explicit CallableHolder(F f) : f_(f), exec_(code_ref_of(&execute_chunk<F, T, Star>)) {
     encode_callable(f_, callable_bytes_);
@@ -286,13 +293,8 @@ class OutcomeJob : public JobBase,
   }
   void receive_partial(const Chunk& c, PayloadSource& payload,
                        std::uint64_t results_size) override {
-    std::vector<char> bytes(payload.size());
-    payload.read_into(bytes.data());
-    if (results_size > bytes.size()) {
-      throw SerializationError("rankpool: a partial result is shorter than its results");
-    }
-    auto failures = from_bytes<std::vector<TaskFailure>>(bytes.data() + results_size,
-                                                         bytes.size() - results_size);
+    std::vector<char> bytes;
+    auto failures = read_partial(payload, results_size, bytes);
     std::vector<bool> failed(c.count, false);
     for (const auto& f : failures) {
       if (f.index < c.begin || f.index >= c.begin + c.count) {
