@@ -71,7 +71,9 @@ const char* exit_codes_text =
     "  2  bad input: options, task file, parameter file, journal or output directory; nothing\n"
     "     was run and the journal was not changed\n"
     "  3  interrupted by SIGTERM, SIGINT or SIGUSR1: running tasks got --grace seconds, the rest\n"
-    "     were killed; run the same command again to resume\n"
+    "     were killed; run the same command again to resume. A task killed by the stop (after\n"
+    "     --grace, or by the signal itself: SIGTERM, SIGINT, SIGUSR1, SIGHUP, SIGKILL, or exit\n"
+    "     128+those) is interrupted, not failed: not journaled, it runs again on resume\n"
     "  4  a rank was lost (its process died, or its heartbeat stopped for --lost-after\n"
     "     seconds) or the launcher is gone: the tasks in flight are listed (and in\n"
     "     OUTDIR/.rankpool-run/inflight); run the same command again to resume. (When mpirun\n"
@@ -98,7 +100,10 @@ void build_cli(CLI::App& app, Config& c) {
   app.add_option("--journal", c.journal, "journal path (default: TASKFILE.journal)");
   app.add_option("--output-dir", c.output_dir,
                  "where task output goes (default: TASKFILE.out); must be visible to all ranks");
-  app.add_option("--results", c.results, "write every task record of this run as JSON lines");
+  app.add_option("--results", c.results,
+                 "write every task record of this run as JSON lines; status ok, failed, or "
+                 "interrupted (killed by a stop: by --grace running out, or by the stop signal "
+                 "itself, e.g. Slurm's SIGTERM to every process; not journaled, runs on resume)");
   app.add_option("--retries", c.retries, "run a failing task up to N more times (default 0)")
       ->check(number_check(false));
   app.add_option("--timeout", c.timeout,
@@ -194,7 +199,9 @@ std::string describe_end(const TaskRecord& r) {
 nlohmann::json to_json(const TaskRecord& r) {
   nlohmann::json j = {{"id", r.id},
                       {"command", r.command},
-                      {"status", r.status() == TaskState::ok ? "ok" : "failed"},
+                      {"status", r.status() == TaskState::ok       ? "ok"
+                                 : r.status() == TaskState::failed ? "failed"
+                                                                   : "interrupted"},
                       {"rank", r.rank},
                       {"host", r.host},
                       {"start", r.start},
@@ -532,6 +539,7 @@ int run_master(rankpool::Pool& pool, const Config& cfg, bool master_computes) {
   std::size_t finished = 0, ok = 0, failed = 0, interrupted = 0;
   std::vector<TaskRecord> slowest;   // the 5 slowest, slowest first
   std::vector<TaskRecord> failures;  // the first 20
+  std::vector<TaskRecord> stopped;   // the first 20 interrupted
   bool halted = false;
   using Clock = std::chrono::steady_clock;
   auto last_commit = Clock::now();
@@ -543,9 +551,18 @@ int run_master(rankpool::Pool& pool, const Config& cfg, bool master_computes) {
                cfg.retry_failed ? ", rerun" : " and kept", journal_path.c_str(), out_dir.c_str());
   TaskProducer producer(tasks, wanted);
   PendingRange range(&producer, &base, &master);
-  for (const TaskRecord& r : pool.imap_unordered(rankpool::taskfarm::run_task, range, 1)) {
+  for (TaskRecord r : pool.imap_unordered(rankpool::taskfarm::run_task, range, 1)) {
+    // Killed by the signal that stopped the run, which reached rank 0 after the task's rank had
+    // settled on failed (run_task waits stop_settle_seconds): interrupted all the same.
+    if (r.status() == TaskState::failed && stop_signal() != 0 && ended_like_a_stop(r)) {
+      r.state = static_cast<int>(TaskState::interrupted);
+    }
     const bool recorded = r.status() == TaskState::ok || r.status() == TaskState::failed;
-    if (r.status() == TaskState::interrupted) ++interrupted;
+    if (r.status() == TaskState::interrupted) {
+      ++interrupted;
+      if (stopped.size() < 20) stopped.push_back(r);
+      if (results) std::fprintf(results, "%s\n", to_json(r).dump().c_str());
+    }
     if (recorded) {
       const std::string line = to_json(r).dump();
       journal->append(line);
@@ -621,6 +638,18 @@ int run_master(rankpool::Pool& pool, const Config& cfg, bool master_computes) {
     if (failed > failures.size()) {
       std::fprintf(stderr, "  ... and %zu more (see the journal or --results)\n",
                    failed - failures.size());
+    }
+  }
+  if (!stopped.empty()) {
+    std::fprintf(stderr,
+                 "rankpool-run: interrupted (killed by the stop, not journaled; they run again on "
+                 "resume):\n");
+    for (const auto& r : stopped) {
+      std::fprintf(stderr, "  %s  %s on rank %d (%s): %s\n", r.id.c_str(), describe_end(r).c_str(),
+                   r.rank, r.host.c_str(), r.command.substr(0, 200).c_str());
+    }
+    if (interrupted > stopped.size()) {
+      std::fprintf(stderr, "  ... and %zu more\n", interrupted - stopped.size());
     }
   }
   if (sig) {

@@ -50,10 +50,12 @@ void write_stop_file(const char* mode) {
   ::close(fd);
 }
 
+// The stop file's contents: "signal" (drain: rank 0 got a stop signal), "drain" (a --halt soon),
+// "now" (a --halt now), "now signal" (a --halt now after a stop signal).
 extern "C" void on_stop_signal(int sig) {
   int saved = errno;
   if (!g_stop_signal) g_stop_signal = sig;
-  write_stop_file("drain\n");  // open/write/close are async-signal-safe
+  write_stop_file(g_halt == 2 ? "now signal\n" : "signal\n");  // async-signal-safe
   wake();
   errno = saved;
 }
@@ -73,16 +75,27 @@ double now_steady() {
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
+/// Reads the stop file into buf (NUL-terminated); false when there is none.
+bool read_stop_file(const std::string& stop_file, char (&buf)[16]) {
+  std::memset(buf, 0, sizeof buf);
+  int fd = ::open(stop_file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  [[maybe_unused]] ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  return true;
+}
+
 /// 0: go on; 1: drain (grace, then kill); 2: kill now.
 int stop_mode(const std::string& stop_file) {
   if (g_halt == 2) return 2;
   if (g_stop_signal) return 1;
-  int fd = ::open(stop_file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  char buf[8] = {0};
-  [[maybe_unused]] ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
+  char buf[16];
+  if (!read_stop_file(stop_file, buf)) return 0;
   return std::strncmp(buf, "now", 3) == 0 ? 2 : 1;
+}
+
+bool is_stop_like(int sig) {
+  return sig == SIGTERM || sig == SIGINT || sig == SIGUSR1 || sig == SIGHUP || sig == SIGKILL;
 }
 
 void drain_wake_pipe() {
@@ -300,14 +313,30 @@ void set_stop_file(const std::string& path) {
   if (path.size() >= sizeof g_stop_file) return;
   ::unlink(path.c_str());  // a stale one from a killed run
   std::memcpy(g_stop_file, path.c_str(), path.size() + 1);
-  if (g_stop_signal) write_stop_file("drain\n");
+  if (g_stop_signal) write_stop_file("signal\n");
 }
 
 void request_halt(bool now) {
   if (g_halt >= (now ? 2 : 1)) return;
   g_halt = now ? 2 : 1;
-  write_stop_file(now ? "now\n" : "drain\n");
+  if (g_stop_signal) {
+    write_stop_file(now ? "now signal\n" : "signal\n");
+  } else {
+    write_stop_file(now ? "now\n" : "drain\n");
+  }
   wake();
+}
+
+bool stopping_on_signal(const std::string& stop_file) {
+  if (g_stop_signal || g_abandoned) return true;
+  char buf[16];
+  return read_stop_file(stop_file, buf) && std::strstr(buf, "signal") != nullptr;
+}
+
+bool ended_like_a_stop(const TaskRecord& r) {
+  if (!r.error.empty() || r.timed_out) return false;
+  if (r.signal != 0) return is_stop_like(r.signal);
+  return r.exit_code > 128 && is_stop_like(r.exit_code - 128);
 }
 
 void kill_running_task() {
@@ -373,6 +402,22 @@ TaskRecord run_task(TaskSpec spec) {
       if (a.interrupted || g_abandoned) {
         rec.state = static_cast<int>(TaskState::interrupted);
         break;
+      }
+      // Killed by the signal that stops the run (Slurm signals every process of the job, the
+      // task's shell too): interrupted, so that a resume runs it again. The signal may reach
+      // rank 0 (and so the stop file) a moment after the task: wait a little for it.
+      if (ended_like_a_stop(rec)) {
+        const double settle_until = now_steady() + stop_settle_seconds;
+        bool stopping = stopping_on_signal(spec.stop_file);
+        while (!stopping && now_steady() < settle_until) {
+          struct pollfd p = {g_wake[0], POLLIN, 0};
+          if (::poll(&p, 1, 50) > 0) drain_wake_pipe();
+          stopping = stopping_on_signal(spec.stop_file);
+        }
+        if (stopping) {
+          rec.state = static_cast<int>(TaskState::interrupted);
+          break;
+        }
       }
       rec.state =
           static_cast<int>(rec.exit_code == 0 && !a.timed_out ? TaskState::ok : TaskState::failed);

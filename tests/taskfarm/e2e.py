@@ -2,8 +2,8 @@
 """End-to-end tests of rankpool-run under mpirun (label "taskfarm").
 
 Usage: e2e.py --app PATH --mpiexec PATH CASE
-Cases: resume_kill9, sigterm_drain, retries_timeouts, halt, bad_input, lost_rank, launcher_kill,
-many.
+Cases: resume_kill9, sigterm_drain, signal_reaches_tasks, retries_timeouts, halt, bad_input,
+lost_rank, launcher_kill, many.
 Each case works in a fresh temporary directory and exits non-zero with a message on failure.
 The journal is parsed here independently of the C++ reader (format: rankpool/detail/journal.hpp).
 """
@@ -324,22 +324,128 @@ def case_sigterm_drain(d):
 
 def short_grace_case(d):
     ev = os.path.join(d, "ev")
-    # Grace shorter than the tasks: they are killed, not recorded, and run on resume.
+    # Grace shorter than the tasks: they are killed, interrupted (in --results, not in the
+    # journal), and run again on resume, which records each task exactly once.
     flag = os.path.join(d, "flag")
     long_tasks = os.path.join(d, "long.txt")
     with open(long_tasks, "w") as f:
         for i in range(4):
-            f.write(f"echo s{i} >> {ev}.long; [ -e {flag} ] || sleep 300\n")
-    p = start(long_tasks, "--grace", "0.5", "--kill-after", "0.5")
+            f.write(f"echo s{i} >> {ev}.long; [ -e {flag} ] || sleep 300; echo e{i} >> {ev}.long\n")
+    res = os.path.join(d, "long.results")
+    p = start(long_tasks, "--grace", "0.5", "--kill-after", "0.5", "--results", res)
     wait_for(lambda: len(lines(ev + ".long")) >= 1, "a long task started")
     os.kill(rank_pids(p.pid)[0], signal.SIGTERM)
     out, err = p.communicate(timeout=60)
     check(p.returncode == 3, f"short grace: exit {p.returncode}: {err}")
     check(read_journal(long_tasks + ".journal")[1] == [], "a killed task was recorded")
+    killed = {x for x in lines(ev + ".long") if x.startswith("s")}
+    recs = [json.loads(x) for x in open(res)]
+    check(sorted("s" + r["command"].split()[1][1:] for r in recs) == sorted(killed)
+          and all(r["status"] == "interrupted" for r in recs),
+          f"short grace: --results {recs}, killed {killed}")
+    check("interrupted" in err, f"short grace: the summary does not name the interrupted: {err}")
     open(flag, "w").close()
     rc, out, err = run(long_tasks)
-    check(rc == 0 and len(read_journal(long_tasks + ".journal")[1]) == 4,
-          f"resume after the kill: exit {rc}: {err}")
+    recs = read_journal(long_tasks + ".journal")[1]
+    check(rc == 0 and len(recs) == 4 and len({r["id"] for r in recs}) == 4
+          and all(r["status"] == "ok" for r in recs),
+          f"resume after the kill: exit {rc}: {recs} {err}")
+    got = lines(ev + ".long")
+    for i in range(4):
+        check(got.count(f"e{i}") == 1, f"short grace: task {i} completed {got.count(f'e{i}')} times")
+        want = 2 if f"s{i}" in killed else 1
+        check(got.count(f"s{i}") == want, f"short grace: task {i} started {got.count(f's{i}')} "
+              f"times, want {want} (killed in the first run: {f's{i}' in killed})")
+
+
+def case_signal_reaches_tasks(d):
+    """As at Slurm's time limit or a plain scancel: SIGTERM reaches rank 0 and the running tasks'
+    own shells at once (variant "all": every rank too). The tasks it kills are interrupted, not
+    failed: not journaled, reported as such, and a plain resume (no --retry-failed) runs them
+    again, so every task completes and is recorded exactly once. A task that kills itself with
+    SIGTERM before any stop stays failed."""
+    n = 6
+
+    def one(variant):
+        sub = os.path.join(d, variant)
+        os.mkdir(sub)
+        ev, flag = os.path.join(sub, "ev"), os.path.join(sub, "flag")
+        tasks = os.path.join(sub, "tasks.txt")
+        with open(tasks, "w") as f:
+            f.write("kill -TERM $$\n")  # fails on its own, no stop in effect: stays failed
+            for i in range(n):
+                f.write(f"echo start{i}:$$ >> {ev}; [ -e {flag} ] || sleep 60; "
+                        f"echo end{i} >> {ev}\n")
+        journal = tasks + ".journal"
+        res1, res2 = os.path.join(sub, "r1.jsonl"), os.path.join(sub, "r2.jsonl")
+        p = start(tasks, "--results", res1, ranks=3)
+
+        def running():  # {task: its shell's pid = its process group}
+            got = lines(ev)
+            return {x.split(":")[0][5:]: int(x.split(":")[1]) for x in got
+                    if x.startswith("start") and "end" + x.split(":")[0][5:] not in got}
+        wait_for(lambda: (journal_count(journal) >= 1 and len(running()) >= 2)
+                 or p.poll() is not None, f"{variant}: the failing task and 2 running tasks")
+        if p.poll() is not None:
+            fail(f"{variant}: the run ended early: {p.communicate()}")
+        groups = running()
+        ranks = rank_pids(p.pid)
+        check(0 in ranks, f"{variant}: rank 0 not found among {ranks}")
+        targets = [-g for g in groups.values()] + [ranks[0]]
+        if variant == "all":
+            targets += [pid for r, pid in ranks.items() if r != 0]
+        for t in targets:  # as slurmstepd does: every process, task shells first
+            try:
+                os.kill(t, signal.SIGTERM) if t > 0 else os.killpg(-t, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        try:
+            out, err = p.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            fail(f"{variant}: the run did not end after SIGTERM")
+        check(p.returncode == 3, f"{variant}: exit {p.returncode}, expected 3: {err}")
+        recs = read_journal(journal)[1]
+        check(len(recs) == 1 and recs[0]["command"] == "kill -TERM $$"
+              and recs[0]["status"] == "failed" and recs[0].get("signal") == 15,
+              f"{variant}: the journal holds {recs}; want only the self-killed task, failed")
+        first = [json.loads(x) for x in open(res1)]
+        stopped = {r["command"].split()[1][5:].split(":")[0] for r in first
+                   if r["status"] == "interrupted"}
+        check(stopped == set(groups), f"{variant}: interrupted in --results {stopped}, "
+              f"killed {set(groups)}: {first}")
+        check(all(r.get("signal") == 15 for r in first), f"{variant}: {first}")
+        check(f"({len(groups)} interrupted)" in err and "interrupted (killed by the stop" in err,
+              f"{variant}: the summary does not count and list the interrupted tasks: {err}")
+        # Plain resume: exit 1 only because of the earlier failure, which it keeps.
+        open(flag, "w").close()
+        rc, out, err = run(tasks, "--results", res2, ranks=3)
+        check(rc == 1 and "1 failed before" in err, f"{variant}: resume exited {rc}: {err}")
+        recs = read_journal(journal)[1]
+        ids = [r["id"] for r in recs]
+        check(len(ids) == n + 1 and len(set(ids)) == n + 1,
+              f"{variant}: {len(ids)} journal records of {len(set(ids))} tasks, want {n + 1}")
+        check(sum(r["status"] == "ok" for r in recs) == n, f"{variant}: {recs}")
+        second = [json.loads(x) for x in open(res2)]
+        check(len(second) == n and all(r["status"] == "ok" for r in second),
+              f"{variant}: the resume's --results: {second}")
+        got = lines(ev)
+        for i in range(n):
+            ends = got.count(f"end{i}")
+            check(ends == 1, f"{variant}: task {i} completed {ends} times")
+            starts = sum(x.startswith(f"start{i}:") for x in got)
+            want = 2 if str(i) in groups else 1
+            check(starts == want, f"{variant}: task {i} started {starts} times, want {want}")
+        return len(groups)
+
+    def rank0():
+        one("rank0")
+
+    def all_ranks():
+        one("all")
+    in_parallel(rank0, all_ranks)
+    print("ok: SIGTERM to rank 0 (and to every rank) and to the running tasks' shells: the killed "
+          "tasks are interrupted, not failed, and a plain resume completes each exactly once")
 
 
 def case_retries_timeouts(d):
