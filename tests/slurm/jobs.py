@@ -10,6 +10,10 @@ Cases:
                        run and recorded exactly once
   taskfarm_requeue     jobs/taskfarm.sbatch with REQUEUE=1, signalled like --signal does: it must
                        requeue itself (same job id) and the requeued run must finish the rest
+  taskfarm_scancel     jobs/taskfarm.sbatch cancelled with a plain scancel while a task runs
+                       (SIGTERM to every process, the task's shell too): the killed task must be
+                       interrupted, not failed, and a resubmission without --retry-failed must
+                       finish every task, each run to completion and recorded exactly once
   scaling              jobs/strong_scaling.sbatch (srun) and jobs/weak_scaling.sbatch (mpirun) at
                        small sizes, 1 and 2 ranks: each must write its scaling.csv
 Runs inside tests/slurm/cluster.sh (SLURM_CONF set). On failure: the job's output, `scontrol show
@@ -224,6 +228,32 @@ def case_taskfarm_requeue():
     log(f"job {j}: the requeued run finished the rest; each of the {n} tasks ran and is recorded once")
 
 
+def case_taskfarm_scancel():
+    n = 8
+    tasks, ev = write_tasks("scancel", n, 3)
+    j1 = sbatch("taskfarm.sbatch", "-n", "2", TASKS=tasks, LAUNCHER="srun", GRACE=10)
+    # One task done, so the next one is running: cancel as a user (or the time limit) would.
+    wait_until(j1, lambda i: len(evidence(ev)) >= 1, "1 task done", 120)
+    subprocess.run(["scancel", j1], check=True)
+    log(f"job {j1}: scancel")
+    info = wait_done(j1, 120)
+    check(info.get("JobState") == "CANCELLED", f"job {j1}: state {info.get('JobState')}")
+    first = [r for recs in results(tasks, j1 + ".*").values() for r in recs]
+    stopped = [r for r in first if r.get("status") == "interrupted"]
+    check(stopped and all(r.get("signal") == 15 for r in stopped),
+          f"job {j1}: no task interrupted by scancel's SIGTERM: {first}")
+    check(not [r for r in first if r.get("status") == "failed"],
+          f"job {j1}: a task killed by scancel was recorded as failed: {first}")
+    done = evidence(ev)
+    check(len(done) < n, f"job {j1}: all {n} tasks finished before the scancel")
+    log(f"job {j1}: {len(done)} done, {len(stopped)} interrupted by scancel's SIGTERM")
+    j2 = sbatch("taskfarm.sbatch", "-n", "2", TASKS=tasks, LAUNCHER="mpirun", GRACE=10)
+    info = wait_done(j2, 150)
+    expect_state(j2, info, "COMPLETED", "0:0")
+    check_all_once(tasks, ev, n)
+    log(f"job {j2}: resumed without --retry-failed; each of the {n} tasks ran and is recorded once")
+
+
 # ---- scaling studies (jobs/strong_scaling.sbatch, jobs/weak_scaling.sbatch) -------------------
 SCALING_SMALL = dict(  # seconds, not minutes: the knobs the scripts document, as tests/scaling uses
     RANKS="1,2", REPS=2, SWEEP_REPS=1, TINY_N=20000, UNIFORM_N=40, UNIFORM_US=200,
@@ -262,7 +292,8 @@ def main():
     ap.add_argument("--source", required=True)
     ap.add_argument("--build", required=True)
     ap.add_argument("--work", required=True)
-    ap.add_argument("case", choices=["demo", "taskfarm_timelimit", "taskfarm_requeue", "scaling"])
+    ap.add_argument("case", choices=["demo", "taskfarm_timelimit", "taskfarm_requeue",
+                                     "taskfarm_scancel", "scaling"])
     ARGS = ap.parse_args()
     ARGS.source, ARGS.build = os.path.abspath(ARGS.source), os.path.abspath(ARGS.build)
     ARGS.work = os.path.abspath(os.path.join(ARGS.work, ARGS.case))
