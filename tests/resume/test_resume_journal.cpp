@@ -254,8 +254,8 @@ TEST_F(TempDir, JournalAppendsAndResumes) {
     EXPECT_EQ(j.torn_bytes(), std::size_t{12 + 16 + 2 - 3});
     j.append(1, 2, std::vector<char>{'q', 'q'});
   }
-  const std::string bytes = slurp(p);  // the scan's records point into it
-  ResumeScan scan = scan_resume_journal(bytes, p);
+  const std::string contents = slurp(p);  // the scan's records point into it
+  ResumeScan scan = scan_resume_journal(contents, p);
   ASSERT_EQ(scan.records.size(), 2u);
   EXPECT_EQ(scan.torn_bytes, 0u);
   EXPECT_EQ(decode_chunk_record(scan.records[1], p, 2).results, "qq");
