@@ -43,9 +43,10 @@ bool same(const TaskFailure& a, const TaskFailure& b) {
 bool same(const std::vector<TaskFailure>& a, const std::vector<TaskFailure>& b) {
   return to_bytes(a) == to_bytes(b);
 }
+// Same encoding, not operator==: a decoded NaN is not == to itself but must round-trip.
 template <class T>
 bool same(const T& a, const T& b) {
-  return a == b;
+  return to_bytes(a) == to_bytes(b);
 }
 
 /// A bitwise (trivially copyable, no cereal function) result type without padding bytes.
@@ -93,8 +94,10 @@ void decode_results(const char* data, std::size_t size, std::size_t count) {
     Writer writer(again);
     for (const R& v : values) writer(v);
   }
-  FUZZ_CHECK(again.size() == size);
-  FUZZ_CHECK(size == 0 || std::memcmp(again.data(), data, size) == 0);
+  // Bytes our encoder never writes may still decode (a map or set with a repeated key keeps one,
+  // a bool byte of 2 reads as true): the decoded values must then encode canonically, never
+  // larger, and decode to the same values again.
+  FUZZ_CHECK(again.size() <= size);
   Reader reader(again.data(), again.size());
   for (const R& v : values) {
     R w{};

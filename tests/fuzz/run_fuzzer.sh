@@ -52,6 +52,8 @@ mkdir -p "$work" "$tree/artifacts"
 echo "== fuzz: $target for ${seconds} s on $source_dir/tests/fuzz/corpus/$target"
 # -timeout: one input running this long is a hang. -rss_limit_mb / -malloc_limit_mb: an input
 # that makes the code allocate this much is a failure too (a decoder must not trust lengths).
+# -error_exitcode: libFuzzer's default for a found bug is 77, which ctest reads as "skipped".
 "$tree/tests/fuzz/$target" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 \
+  -error_exitcode=1 -timeout_exitcode=1 \
   -print_final_stats=1 -artifact_prefix="$tree/artifacts/$target-" \
   "$work" "$source_dir/tests/fuzz/corpus/$target"
