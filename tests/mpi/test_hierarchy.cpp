@@ -48,7 +48,9 @@ TEST(Hierarchy, LeadersRelayAndDoNotCompute) {
     EXPECT_EQ(pool.processes(), computing);
     auto out = pool.map(
         [](int x) {
-          rankpool::testing::spin_for_ms(1);
+          // 20 ms: 2.4 s of work in all, so that every computing rank gets some even on a
+          // loaded, oversubscribed machine (1 ms tasks left a rank idle there).
+          rankpool::testing::spin_for_ms(20);
           return std::vector<std::int64_t>{x, init_value, rankpool::current_process().rank};
         },
         rankpool::range(0, 120), 1);
