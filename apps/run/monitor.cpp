@@ -38,10 +38,12 @@ double now_steady() {
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
-std::string fmt_seconds(double s) {
+}  // namespace
+
+std::string fmt_seconds(double s, int decimals) {
   char buf[64];
   if (s < 60) {
-    std::snprintf(buf, sizeof buf, "%.1fs", s);
+    std::snprintf(buf, sizeof buf, "%.*fs", decimals, s);
   } else if (s < 3600) {
     std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
   } else {
@@ -50,8 +52,6 @@ std::string fmt_seconds(double s) {
   }
   return buf;
 }
-
-}  // namespace
 
 struct Master::State {
   MasterConfig cfg;

@@ -17,6 +17,9 @@
 namespace rankpool {
 namespace taskfarm {
 
+/// "12.3s", "4m05s", "2h07m": durations in progress lines and summaries.
+std::string fmt_seconds(double s, int decimals = 1);
+
 /// Exit codes (README "Task farm", --help): also used by the watchdog.
 enum Exit : int {
   exit_ok = 0,

@@ -173,19 +173,6 @@ std::string absolute(const std::string& path) {
   return path;
 }
 
-std::string fmt_seconds(double s) {
-  char buf[64];
-  if (s < 60) {
-    std::snprintf(buf, sizeof buf, "%.2fs", s);
-  } else if (s < 3600) {
-    std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
-  } else {
-    std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s) / 3600,
-                  (static_cast<int>(s) / 60) % 60);
-  }
-  return buf;
-}
-
 std::string describe_end(const TaskRecord& r) {
   if (!r.error.empty()) return r.error;
   std::string s;
@@ -622,7 +609,7 @@ int run_master(rankpool::Pool& pool, const Config& cfg, bool master_computes) {
   if (!slowest.empty()) {
     std::fprintf(stderr, "rankpool-run: slowest:");
     for (const auto& r : slowest) {
-      std::fprintf(stderr, "\n  %s  %s  %s", fmt_seconds(r.elapsed).c_str(), r.id.c_str(),
+      std::fprintf(stderr, "\n  %s  %s  %s", fmt_seconds(r.elapsed, 2).c_str(), r.id.c_str(),
                    r.command.substr(0, 100).c_str());
     }
     std::fprintf(stderr, "\n");
