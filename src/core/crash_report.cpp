@@ -180,7 +180,11 @@ void on_fatal(int sig) {
 
 void on_term(int sig) {
   State* s = g_state.load();
-  if (s) {
+  // A program that handles SIGTERM itself (rankpool-run drains) says what it does; the report is
+  // for a master about to die of it.
+  const bool dies = s && sig > 0 && sig < 65 && !(s->previous[sig].sa_flags & SA_SIGINFO) &&
+                    s->previous[sig].sa_handler == SIG_DFL;
+  if (dies) {
     Line line;
     line.add("rankpool: rank 0 got ");
     line.add(signal_name(sig));

@@ -7,7 +7,7 @@
 //    B..E)" before dying of that signal;
 //  - the master, when the launcher stops it with SIGTERM (it does after any rank died, SIGKILL
 //    and the OOM killer included, and at a time limit), writes which inputs were in flight on
-//    which rank.
+//    which rank, unless the program had its own SIGTERM handler (it then reports for itself).
 // A handler writes its report and hands the signal to what was installed before it (Open MPI's
 // backtrace printer, a program's own handler), or to the default action; a handler the program
 // installs later replaces it. Everything a handler reads is prepared beforehand; it only calls
