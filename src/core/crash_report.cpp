@@ -70,7 +70,6 @@ class Line {
     } while (v != 0);
     while (n > 0 && len_ < sizeof buf_) buf_[len_++] = digits[--n];
   }
-  std::string str() const { return std::string(buf_, len_); }
   void write_out() const {
     std::size_t done = 0;
     while (done < len_) {
@@ -273,14 +272,6 @@ void board_remove(int rank, std::uint64_t job, std::uint64_t chunk) {
       return;
     }
   }
-}
-
-std::string in_flight_report() {
-  State* s = g_state.load();
-  if (!s) return {};
-  Line line;
-  if (!add_board(line, *s)) return {};
-  return line.str();
 }
 
 }  // namespace rankpool::detail

@@ -33,7 +33,4 @@ void board_add(int rank, std::uint64_t job, std::uint64_t chunk, std::uint64_t b
                std::uint64_t count);
 void board_remove(int rank, std::uint64_t job, std::uint64_t chunk);
 
-/// The text of the SIGTERM report, for tests (not async-signal-safe).
-std::string in_flight_report();
-
 }  // namespace rankpool::detail
