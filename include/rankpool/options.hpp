@@ -29,6 +29,11 @@ struct PoolOptions {
   std::uint64_t maxtasksperchild = 0;
   /// The master computes chunks while it waits (so P ranks keep P cores busy).
   bool master_computes = true;
+  /// The master's chunks run on a second thread of rank 0 while its main thread keeps handing
+  /// out chunks and serving Lock/Queue requests, so workers never wait for a long task of the
+  /// master. Tasks on rank 0 then run off the main thread; turn it off for tasks that need the
+  /// main thread (GUI toolkits, MPI calls under MPI_THREAD_FUNNELED).
+  bool master_thread = true;
   /// Chunks in flight per worker, so a worker never waits on the master.
   int window = 2;
   /// Where each rank runs (README, "Placement (hwloc)"): "core" (default: one core each,
@@ -81,6 +86,7 @@ struct ResolvedOptions {
   Policy policy = Policy::dynamic;
   std::uint64_t maxtasksperchild = 0;
   bool master_computes = true;
+  bool master_thread = true;
   int window = 2;
   BindPolicy bind = BindPolicy::core;
   int threads_per_worker = 1;

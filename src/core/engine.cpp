@@ -1,6 +1,8 @@
 #include "rankpool/detail/engine.hpp"
 
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 #include <utility>
 
 #include "rankpool/detail/crash_report.hpp"
@@ -131,7 +133,9 @@ void Engine::send_init(const ShippedCall& initializer, std::uint64_t maxtasksper
                      {initializer.callable.data(), initializer.callable.size()}},
                     std::make_shared<ShippedCall>(initializer));
   }
-  if (config_.master_computes && !initializer_.empty()) run_shipped_call(initializer_);
+  if (config_.master_computes && !initializer_.empty()) {
+    run_on_master([this] { run_shipped_call(initializer_); });
+  }
 }
 
 void Engine::dispatch() {
@@ -143,7 +147,7 @@ void Engine::dispatch() {
     bool gave = false;
     for (int slot = 0; slot < static_cast<int>(slot_rank_.size()); ++slot) {
       int rank = slot_rank_[slot];
-      if (rank == transport_.rank()) continue;  // the master's own slot runs in run_one_local
+      if (rank == transport_.rank()) continue;  // the master's own slot: start_local
       const auto target = static_cast<std::size_t>(round + 1) * share_[slot];
       while (scheduler_.in_flight(slot) < target) {
         auto chunk = scheduler_.next_for(slot);
@@ -192,24 +196,118 @@ void Engine::send_task(int rank, const Chunk& chunk, std::vector<char>* batch) {
   transport_.send(rank, h, task.parts, std::move(task.keep_alive));
 }
 
-bool Engine::run_one_local() {
-  if (!config_.master_computes) return false;
+bool Engine::start_local() {
+  if (!config_.master_computes || runner_.busy()) return false;
   auto chunk = scheduler_.next_for(0);
   if (!chunk) return false;
+  JobBase& job = *jobs_.at(chunk->job);
+  local_chunk_ = *chunk;
   note_running(chunk->job, chunk->index, chunk->begin, chunk->count);
-  if (config_.isolate) {
-    run_local_isolated(*jobs_.at(chunk->job), *chunk);
-  } else {
-    jobs_.at(chunk->job)->run_local(*chunk);
+  if (config_.isolate) {  // forks: on the main thread, like a worker's chunk
+    local_apply_ = nullptr;
+    try {
+      run_local_isolated(job, *chunk);
+    } catch (...) {
+      local_apply_ = local_error_apply(job, *chunk);
+    }
+    finish_local();
+    return true;
+  }
+  auto work = job.local_work(*chunk);
+  if (!config_.master_thread || LocalRunner::on_compute_thread()) {
+    try {
+      local_apply_ = work();
+    } catch (...) {
+      local_apply_ = local_error_apply(job, *chunk);
+    }
+    finish_local();
+    return true;
+  }
+  local_running_ = true;
+  runner_.start([this, work = std::move(work)] { local_apply_ = work(); });
+  return true;
+}
+
+JobBase::Apply Engine::local_error_apply(JobBase& job, const Chunk& c) {
+  // Something escaped a local chunk outside the task itself (tasks' exceptions are caught per
+  // item): it fails the chunk, as it would on a worker.
+  TaskFailure failure;
+  describe_current_exception(failure.type_name, failure.message);
+  failure.index = c.begin;
+  failure.rank = transport_.rank();
+  failure.host = transport_.host();
+  return [&job, c, failure]() { job.fail(c, failure); };
+}
+
+void Engine::finish_local() {
+  // On the main thread, once the local chunk is done (runner_ collected, or run inline).
+  if (local_running_) {
+    local_running_ = false;
+    try {
+      runner_.collect();
+    } catch (...) {
+      local_apply_ = local_error_apply(*jobs_.at(local_chunk_.job), local_chunk_);
+    }
   }
   note_running(0, 0, 0, 0);
-  scheduler_.on_done(0, *chunk);
-  finish_if_complete(chunk->job);
+  Chunk chunk = local_chunk_;
+  JobBase::Apply apply = std::move(local_apply_);
+  local_apply_ = nullptr;
+  if (apply) apply();
+  scheduler_.on_done(0, chunk);
+  finish_if_complete(chunk.job);
   if (maxtasksperchild_ != 0 && ++local_tasks_ >= maxtasksperchild_) {
     local_tasks_ = 0;
-    if (!initializer_.empty()) run_shipped_call(initializer_);
+    if (!initializer_.empty()) {
+      run_on_master([this] { run_shipped_call(initializer_); });
+    }
   }
-  return true;
+}
+
+void Engine::run_on_master(LocalRunner::Work work) {
+  // The master's initializer runs where its tasks run (thread-local state it sets is seen).
+  if (!config_.master_thread || config_.isolate || LocalRunner::on_compute_thread() ||
+      runner_.busy()) {
+    work();
+    return;
+  }
+  std::exception_ptr error;
+  runner_.start([&error, work = std::move(work)] {
+    try {
+      work();
+    } catch (...) {
+      error = std::current_exception();
+    }
+  });
+  while (!runner_.wait_finished(std::chrono::microseconds(200))) poll();
+  runner_.serve_posted();
+  runner_.collect();
+  if (error) std::rethrow_exception(error);
+}
+
+void Engine::drain_local() {
+  while (local_running_) {
+    if (!poll()) runner_.wait_finished(std::chrono::microseconds(200));
+  }
+}
+
+SyncReply Engine::relay_sync(SyncRequest request) {
+  struct Slot {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::optional<SyncReply> reply;
+  };
+  auto slot = std::make_shared<Slot>();
+  runner_.post_to_main([this, slot, request = std::move(request)]() mutable {
+    service_->submit(std::move(request), [slot](SyncReply reply) {
+      std::lock_guard<std::mutex> lock(slot->mutex);
+      slot->reply = std::move(reply);
+      slot->cv.notify_one();
+    });
+  });
+  std::unique_lock<std::mutex> lock(slot->mutex);
+  slot->cv.wait(lock, [&] { return slot->reply.has_value(); });
+  return std::move(*slot->reply);
 }
 
 void Engine::run_local_isolated(JobBase& job, const Chunk& c) {
@@ -349,24 +447,48 @@ bool Engine::poll() {
     }
     did = true;
   }
+  if (runner_.serve_posted()) did = true;
+  if (local_running_ && runner_.finished()) {
+    finish_local();
+    did = true;
+  }
   dispatch();
   return did;
 }
 
 bool Engine::wait_until(const std::function<bool()>& done,
                         std::optional<Clock::time_point> deadline) {
+  // While the compute thread runs the master's chunk, the main thread sleeps between polls on
+  // the runner (woken at once when the chunk ends or its task needs the sync service), in
+  // pauses that grow from 20 to 320 us while nothing happens: a worker hears back within a few
+  // hundred microseconds and the polling costs the computing cores only a few percent.
   Backoff backoff;
-  while (!done()) {
-    if (deadline && Clock::now() >= *deadline) return false;
-    bool did = poll();
-    if (!did && !deadline) did = run_one_local();
-    if (did) {
-      backoff.reset();
-    } else {
-      backoff.pause();
+  std::chrono::microseconds nap(20);
+  try {
+    while (!done()) {
+      if (deadline && Clock::now() >= *deadline) break;
+      bool did = poll();
+      if (!deadline && start_local()) did = true;
+      if (did) {
+        backoff.reset();
+        nap = std::chrono::microseconds(20);
+      } else if (local_running_) {
+        runner_.wait_finished(nap);
+        nap = std::min(nap * 2, std::chrono::microseconds(320));
+      } else {
+        backoff.pause();
+      }
     }
+  } catch (...) {
+    try {
+      drain_local();
+    } catch (...) {
+      // The first error is the one to report.
+    }
+    throw;
   }
-  return true;
+  drain_local();  // no task of the master runs while the caller's code does
+  return done();
 }
 
 void Engine::terminate() {
@@ -382,6 +504,11 @@ void Engine::terminate() {
     scheduler_.cancel_job(id);
   }
   for (JobId id : ids) finish_if_complete(id);
+  quiesce();
+  jobs_.clear();
+}
+
+void Engine::quiesce() {
   Backoff backoff;
   while (scheduler_.in_flight_total() > 0) {
     if (poll()) {
@@ -390,7 +517,6 @@ void Engine::terminate() {
       backoff.pause();
     }
   }
-  jobs_.clear();
 }
 
 void Engine::join() {

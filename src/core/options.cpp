@@ -78,6 +78,11 @@ const std::vector<Knob>& knobs() {
        [](PoolOptions& o, const std::string& v, const std::string& what) {
          o.master_computes = parse_bool(v, what);
        }},
+      {"--rankpool-master-thread", "RANKPOOL_MASTER_THREAD",
+       "the master's chunks run on a second thread, so it keeps feeding workers (default: 1)",
+       [](PoolOptions& o, const std::string& v, const std::string& what) {
+         o.master_thread = parse_bool(v, what);
+       }},
       {"--rankpool-window", "RANKPOOL_WINDOW", "chunks in flight per worker (default: 2)",
        [](PoolOptions& o, const std::string& v, const std::string& what) {
          auto n = parse_integer(v, what);
@@ -237,6 +242,7 @@ ResolvedOptions resolve_options(const PoolOptions& code, int ranks,
   r.task_timeout = o.task_timeout;
   r.isolate = o.isolate || o.task_timeout > 0;
   r.rerun_stragglers = o.rerun_stragglers;
+  r.master_thread = o.master_thread;
   if (r.window < 1)
     throw ValueError("rankpool: window must be >= 1 (got " + std::to_string(r.window) + ")");
   if (o.chunksize) r.chunksize = checked_chunksize(*o.chunksize);

@@ -8,18 +8,23 @@ Pool::Pool(detail::Transport& transport, detail::Transport& channel,
       service_(channel),
       engine_(transport, detail::EngineConfig{options.processes, options.master_computes,
                                               options.window, options.isolate, options.task_timeout,
-                                              options.rerun_stragglers}) {
+                                              options.rerun_stragglers, options.master_thread}) {
   engine_.set_hierarchy(options.slots);  // node scheduling, when run() planned it
   engine_.set_service(&service_);
   auto& sync = detail::sync_context();
   sync.service = &service_;
   sync.master_progress = [this] { return engine_.poll(); };
+  sync.relay = [this](detail::SyncRequest& request) -> std::optional<detail::SyncReply> {
+    if (!detail::LocalRunner::on_compute_thread()) return std::nullopt;
+    return engine_.relay_sync(std::move(request));
+  };
   engine_.send_init(initializer, options.maxtasksperchild);
 }
 
 Pool::~Pool() {
   try {
     if (engine_.has_jobs()) engine_.terminate();
+    engine_.quiesce();  // a straggler's losing copy may still be running on a worker
     service_.fail_waiters("rankpool: the run ended while this operation waited");
     service_.poll();
   } catch (...) {
@@ -28,6 +33,7 @@ Pool::~Pool() {
   auto& sync = detail::sync_context();
   sync.service = nullptr;
   sync.master_progress = nullptr;
+  sync.relay = nullptr;
 }
 
 void Pool::require_running(const char* what) const {

@@ -1,8 +1,10 @@
 #pragma once
 // The master's engine: owns the scheduler and the transport's master side, turns scheduler
 // decisions into messages, routes results to their jobs, and computes chunks itself while the
-// caller waits (so P ranks keep P cores busy). Single-threaded: it progresses only inside pool
-// calls (map, get, wait, iteration, ...), never in the background.
+// caller waits (so P ranks keep P cores busy). It progresses only inside pool calls (map, get,
+// wait, iteration, ...), never in the background. The master's own chunks run on a compute thread
+// (local_runner.hpp) while the main thread keeps feeding workers; every engine and job state
+// change still happens on the main thread, and no chunk runs once a pool call has returned.
 
 #include <chrono>
 #include <cstdint>
@@ -16,6 +18,7 @@
 
 #include "rankpool/detail/callable.hpp"
 #include "rankpool/detail/hierarchy.hpp"
+#include "rankpool/detail/local_runner.hpp"
 #include "rankpool/detail/protocol.hpp"
 #include "rankpool/detail/scheduler.hpp"
 #include "rankpool/detail/transport.hpp"
@@ -23,6 +26,8 @@
 namespace rankpool::detail {
 
 class SyncService;
+struct SyncRequest;
+struct SyncReply;
 
 /// Where a job reads a result's payload from: a message from a rank, or bytes in memory (a chunk
 /// the master ran itself in isolation).
@@ -74,8 +79,14 @@ class JobBase {
   virtual void receive_partial(const Chunk& c, PayloadSource& payload, std::uint64_t results_size);
   /// A failing item does not end its chunk: the job wants every item's outcome.
   virtual bool keep_going() const { return false; }
-  /// Runs chunk c on the master itself.
-  virtual void run_local(const Chunk& c) = 0;
+  /// What a chunk the master ran changes besides its own result slots; run on the main thread.
+  using Apply = std::function<void()>;
+  /// Chunk c run on the master: called on the main thread, returns the work. The work may run on
+  /// the compute thread while the main thread receives other chunks' results, so it reads the
+  /// inputs, writes only chunk c's own result slots, and returns the rest (failures, ...) as an
+  /// Apply (may be empty).
+  using LocalWork = std::function<Apply()>;
+  virtual LocalWork local_work(const Chunk& c) = 0;
   /// Chunk c failed on some rank.
   virtual void fail(const Chunk& c, TaskFailure failure) = 0;
   /// Every chunk is done: publish the result, run callbacks.
@@ -96,6 +107,7 @@ struct EngineConfig {
   bool isolate = false;           // chunks run in forked children (isolation.hpp)
   double task_timeout = 0;        // isolation: seconds an item may run; 0 = no limit
   bool rerun_stragglers = false;  // idle workers run backup copies of the oldest chunks
+  bool master_thread = true;      // the master's chunks run on a compute thread (not isolated)
 };
 
 class Engine {
@@ -125,9 +137,14 @@ class Engine {
   /// Sends the initializer (may be empty) and maxtasksperchild to every worker rank in use.
   void send_init(const ShippedCall& initializer, std::uint64_t maxtasksperchild);
 
-  /// One non-blocking step: receives every waiting result and keeps workers' windows full.
-  /// Returns whether anything happened.
+  /// One non-blocking step: receives every waiting result, keeps workers' windows full, and
+  /// collects the master's own chunk once the compute thread finished it. Returns whether
+  /// anything happened.
   bool poll();
+
+  /// A task of the master, on the compute thread, uses a Lock, Queue, ...: the request is served
+  /// by the main thread (which owns the service) and this waits for the reply.
+  SyncReply relay_sync(SyncRequest request);
 
   using Clock = std::chrono::steady_clock;
   /// Progresses until done() is true. Without a deadline the master also computes chunks itself
@@ -137,6 +154,9 @@ class Engine {
 
   /// Cancels every job, discards them, and waits for the chunks still in flight.
   void terminate();
+  /// Waits until no chunk is in flight: the results of chunks whose job is gone (a straggler's
+  /// losing copy) are received and dropped, so none reaches a later pool's job.
+  void quiesce();
   /// Waits until no job is left (computing locally as in wait_until).
   void join();
   bool has_jobs() const { return !jobs_.empty(); }
@@ -144,7 +164,11 @@ class Engine {
  private:
   void dispatch();
   void send_task(int rank, const Chunk& chunk, std::vector<char>* batch = nullptr);
-  bool run_one_local();
+  bool start_local();
+  void finish_local();
+  void drain_local();
+  void run_on_master(LocalRunner::Work work);
+  JobBase::Apply local_error_apply(JobBase& job, const Chunk& c);
   void run_local_isolated(JobBase& job, const Chunk& chunk);
   void handle(int source, const Header& header, const char* data = nullptr);
   void handle_batch(int source, const Header& header);
@@ -161,6 +185,10 @@ class Engine {
   Scheduler scheduler_;
   std::unordered_map<JobId, std::shared_ptr<JobBase>> jobs_;
   std::uint64_t local_tasks_ = 0;
+  LocalRunner runner_;
+  bool local_running_ = false;  // local_chunk_ is on the compute thread
+  Chunk local_chunk_;           // the master's chunk being run
+  JobBase::Apply local_apply_;  // what its work returned (written by the compute thread)
   std::uint64_t maxtasksperchild_ = 0;
   ShippedCall initializer_;
   SyncService* service_ = nullptr;

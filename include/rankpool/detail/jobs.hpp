@@ -180,6 +180,36 @@ class CallableHolder {
       }
     }
   }
+  /// Where a chunk run on the master puts its results while the main thread may be writing
+  /// other chunks' results into the same vector: straight into their slots (distinct elements),
+  /// except bool, whose std::vector packs bits that neighbouring chunks share; those go through
+  /// a buffer that store() copies in on the main thread.
+  class LocalSlots {
+   public:
+    LocalSlots(std::vector<R>& results, std::uint64_t begin, std::uint64_t count)
+        : results_(results), begin_(begin) {
+      if constexpr (std::is_same_v<R, bool>) buffer_.resize(count);
+    }
+    template <class V>
+    void put(std::uint64_t i, V&& value) {
+      if constexpr (std::is_same_v<R, bool>) {
+        buffer_[i] = static_cast<bool>(value);
+      } else {
+        results_[begin_ + i] = std::forward<V>(value);
+      }
+    }
+    void store() {
+      if constexpr (std::is_same_v<R, bool>) {
+        for (std::size_t i = 0; i < buffer_.size(); ++i) results_[begin_ + i] = buffer_[i] != 0;
+      }
+    }
+
+   private:
+    std::vector<R>& results_;
+    std::uint64_t begin_;
+    std::vector<char> buffer_;
+  };
+
   /// Runs items on the master; returns the failure of the first item that threw.
   template <class Get, class Put>
   std::optional<TaskFailure> run_items(const Chunk& c, Get&& get, Put&& put) {
@@ -223,11 +253,17 @@ class MapJob : public JobBase,
   void receive(const Chunk& c, PayloadSource& payload) override {
     this->read_results(payload, results_.begin() + static_cast<std::ptrdiff_t>(c.begin), c.count);
   }
-  void run_local(const Chunk& c) override {
-    auto failure = this->run_items(
-        c, [&](std::uint64_t i) -> decltype(auto) { return source_.get(c.begin + i); },
-        [&](std::uint64_t i, auto&& r) { results_[c.begin + i] = std::forward<decltype(r)>(r); });
-    if (failure) fail(c, std::move(*failure));
+  LocalWork local_work(const Chunk& c) override {
+    return [self = this->shared_from_this(), c]() -> Apply {
+      auto slots = std::make_shared<typename Base::LocalSlots>(self->results_, c.begin, c.count);
+      auto failure = self->run_items(
+          c, [&](std::uint64_t i) -> decltype(auto) { return self->source_.get(c.begin + i); },
+          [&](std::uint64_t i, auto&& r) { slots->put(i, std::forward<decltype(r)>(r)); });
+      return [self, c, slots, failure]() {
+        slots->store();
+        if (failure) self->fail(c, *failure);
+      };
+    };
   }
   void fail(const Chunk&, TaskFailure failure) override {
     // Python's map reports the first failing input in input order.
@@ -314,16 +350,24 @@ class OutcomeJob : public JobBase,
     }
     for (auto& f : failures) record_failure(c, std::move(f));
   }
-  void run_local(const Chunk& c) override {
-    for (std::uint64_t i = 0; i < c.count; ++i) {
-      std::uint64_t index = c.begin + i;
-      try {
-        results_[index] = invoke_item<F, T, Star>(this->f_, source_.get(index));
-        status_[index] = ok;
-      } catch (...) {
-        record_failure(c, local_failure(index));
+  LocalWork local_work(const Chunk& c) override {
+    return [self = this->shared_from_this(), c]() -> Apply {
+      auto slots = std::make_shared<typename Base::LocalSlots>(self->results_, c.begin, c.count);
+      auto failures = std::make_shared<std::vector<TaskFailure>>();
+      for (std::uint64_t i = 0; i < c.count; ++i) {
+        std::uint64_t index = c.begin + i;
+        try {
+          slots->put(i, invoke_item<F, T, Star>(self->f_, self->source_.get(index)));
+          self->status_[index] = ok;  // one byte per item: no neighbour shares it
+        } catch (...) {
+          failures->push_back(local_failure(index));
+        }
       }
-    }
+      return [self, c, slots, failures]() {
+        slots->store();
+        for (auto& f : *failures) self->record_failure(c, std::move(f));
+      };
+    };
   }
   void fail(const Chunk& c, TaskFailure failure) override {
     // The whole chunk could not run (its input could not be decoded, the initializer failed):
@@ -436,13 +480,16 @@ class StreamJob : public StreamJobBase<item_result_t<F, range_value_t<Range>, St
     this->read_results(payload, o.values.begin(), c.count);
     store(std::move(o));
   }
-  void run_local(const Chunk& c) override {
-    const auto& items = inputs_.at(c.begin);
-    Outcome o{c.begin, std::vector<R>(c.count), std::nullopt};
-    o.failure = this->run_items(
-        c, [&](std::uint64_t i) -> const T& { return items[i]; },
-        [&](std::uint64_t i, auto&& r) { o.values[i] = std::forward<decltype(r)>(r); });
-    store(std::move(o));
+  JobBase::LocalWork local_work(const Chunk& c) override {
+    // The chunk's inputs move out here, on the main thread: the input map may change meanwhile.
+    auto items = std::make_shared<std::vector<T>>(std::move(inputs_.at(c.begin)));
+    return [self = this->shared_from_this(), c, items]() -> JobBase::Apply {
+      auto o = std::make_shared<Outcome>(Outcome{c.begin, std::vector<R>(c.count), std::nullopt});
+      o->failure = self->run_items(
+          c, [&](std::uint64_t i) -> const T& { return (*items)[i]; },
+          [&](std::uint64_t i, auto&& r) { o->values[i] = std::forward<decltype(r)>(r); });
+      return [self, o]() { self->store(std::move(*o)); };
+    };
   }
   void fail(const Chunk& c, TaskFailure failure) override {
     store(Outcome{c.begin, std::vector<R>(c.count), std::move(failure)});

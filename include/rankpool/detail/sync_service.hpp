@@ -12,8 +12,9 @@
 // the master computes itself. A wait on the master (in a pool call, or in a primitive used by a
 // task the master runs) always serves requests while it waits, so a Lock held by a worker's task
 // can always be released, even while the master is busy inside a map. Requests are not served
-// while the master runs user code outside rankpool, or while it computes one of its own chunks:
-// they wait until it is back (set master_computes=false for the lowest latency).
+// while the master runs user code outside rankpool; while it computes one of its own chunks they
+// are, as the chunk runs on the master's compute thread (with master_thread off they wait until
+// the chunk ends; set master_computes=false for the lowest latency).
 
 #include <chrono>
 #include <cstdint>
@@ -130,6 +131,9 @@ struct SyncContext {
   Transport* channel = nullptr;           // the service channel on this rank
   SyncService* service = nullptr;         // on the master only
   std::function<bool()> master_progress;  // on the master: progress the pool and the service
+  /// On the master: a request from a task on the master's compute thread goes to the main
+  /// thread, which owns the service (returns nullopt on any other thread).
+  std::function<std::optional<SyncReply>(SyncRequest&)> relay;
 };
 SyncContext& sync_context();
 
