@@ -313,12 +313,55 @@ TEST(SchedulerBoundaries, DynamicNotDivisibleByChunksize) {
   const JobId job = s.add_job(10, 3, Policy::dynamic);
   // Items in order to whoever asks; the last chunk is shorter.
   EXPECT_EQ(*s.next_for(2), chunk(job, 0, 0, 3));
-  EXPECT_EQ(*s.next_for(0), chunk(job, 1, 3, 3));
-  EXPECT_EQ(*s.next_for(2), chunk(job, 2, 6, 3));
+  EXPECT_EQ(*s.next_for(2), chunk(job, 1, 3, 3));  // 2 chunks left for 3 workers: busy ones wait
+  EXPECT_FALSE(s.next_for(2).has_value());
+  EXPECT_EQ(*s.next_for(0), chunk(job, 2, 6, 3));
   EXPECT_EQ(*s.next_for(1), chunk(job, 3, 9, 1));
   EXPECT_FALSE(s.next_for(1).has_value());
   EXPECT_EQ(s.in_flight(2), 2u);
   EXPECT_EQ(s.in_flight_total(), 4u);
+}
+
+TEST(SchedulerTail, LastChunksGoOnlyToIdleWorkers) {
+  // 8 chunks, 2 workers with window 2: worker 1 may queue a second chunk while at least two
+  // chunks are left, but the last one waits for a worker with nothing in flight, so a fast
+  // worker never finds the work gone into a busy worker's queue.
+  Scheduler s = make(2, 2);
+  const JobId job = s.add_job(8, 1, Policy::dynamic);
+  Chunk c0 = *s.next_for(1), c1 = *s.next_for(1), c2 = *s.next_for(0);
+  EXPECT_EQ(c1, chunk(job, 1, 1, 1));
+  s.on_done(1, c0);
+  Chunk c3 = *s.next_for(1);  // 4 left before: queued behind c1
+  s.on_done(0, c2);
+  Chunk c4 = *s.next_for(0);
+  s.on_done(1, c1);
+  Chunk c5 = *s.next_for(1);  // 2 left before: still >= 2 workers
+  s.on_done(0, c4);
+  Chunk c6 = *s.next_for(0);
+  s.on_done(1, c3);
+  EXPECT_FALSE(s.next_for(1).has_value()) << "the last chunk went into a busy worker's queue";
+  EXPECT_TRUE(s.has_pending_work());
+  s.on_done(0, c6);
+  EXPECT_EQ(*s.next_for(0), chunk(job, 7, 7, 1));
+  s.on_done(1, c5);
+  // A second map: its chunks count together with the first's, and a busy worker is held back
+  // only while all the maps together have fewer chunks left than there are workers.
+  const JobId two = s.add_job(2, 1, Policy::dynamic);
+  EXPECT_EQ(*s.next_for(1), chunk(two, 0, 0, 1));
+  EXPECT_FALSE(s.next_for(1).has_value());
+  // Static blocks and imap streams are exempt.
+  Scheduler t = make(2, 2);
+  const JobId st = t.add_job(2, 1, Policy::static_block);
+  EXPECT_EQ(*t.next_for(0), chunk(st, 0, 0, 1));
+  const JobId stream = t.add_stream_job(1);
+  t.extend_job(stream, 1);
+  t.finish_input(stream);
+  EXPECT_EQ(*t.next_for(0), chunk(stream, 0, 0, 1));
+  // One worker: nothing to wait for.
+  Scheduler one = make(1, 2);
+  const JobId j1 = one.add_job(2, 1, Policy::dynamic);
+  one.next_for(0);
+  EXPECT_EQ(*one.next_for(0), chunk(j1, 1, 1, 1));
 }
 
 TEST(SchedulerBoundaries, StaticBlocksUnequalSplit) {
@@ -405,6 +448,10 @@ TEST(SchedulerFifo, SkipsJobsWithNothingForThisWorker) {
   EXPECT_EQ(*s.next_for(1), chunk(st, 2, 2, 1));
   EXPECT_EQ(*s.next_for(0), chunk(dy, 1, 1, 1));
   EXPECT_EQ(*s.next_for(1), chunk(st, 3, 3, 1));
+  // The dynamic job's last chunk waits for a worker with nothing in flight (tail rule).
+  EXPECT_FALSE(s.next_for(1).has_value());
+  s.on_done(1, chunk(st, 2, 2, 1));
+  s.on_done(1, chunk(st, 3, 3, 1));
   EXPECT_EQ(*s.next_for(1), chunk(dy, 2, 2, 1));
   EXPECT_FALSE(s.has_pending_work());
 }
@@ -699,13 +746,15 @@ TEST(SchedulerCancel, WithChunksInFlight) {
   const Chunk b = *s.next_for(1);
   s.cancel_job(job);
   EXPECT_FALSE(s.job_complete(job));  // two chunks still in flight
-  // No more chunks of the cancelled job; the next job is served instead.
+  // No more chunks of the cancelled job; the next job is served instead (its last chunk only
+  // to a worker with nothing in flight: tail rule).
   EXPECT_EQ(*s.next_for(0), chunk(later, 0, 0, 1));
+  EXPECT_FALSE(s.next_for(1).has_value());
+  s.on_done(1, b);
+  EXPECT_FALSE(s.job_complete(job));
   EXPECT_EQ(*s.next_for(1), chunk(later, 1, 1, 1));
   EXPECT_FALSE(s.has_pending_work());
   s.on_done(0, a);
-  EXPECT_FALSE(s.job_complete(job));
-  s.on_done(1, b);
   EXPECT_TRUE(s.job_complete(job));
   EXPECT_EQ(s.stats(0).items + s.stats(1).items, 10u);
   s.cancel_job(job);  // no-op on a finished job
@@ -920,19 +969,21 @@ TEST(SchedulerScale, ManyWorkersDynamic) {
   const u64 n = 2 * static_cast<u64>(p) + 5;
   const JobId job = s.add_job(n, 1, Policy::dynamic);
   std::vector<std::pair<WorkerId, Chunk>> out;
-  for (int round = 0; round < 2; ++round) {
-    for (WorkerId w = 0; w < p; ++w) out.emplace_back(w, *s.next_for(w));
+  for (WorkerId w = 0; w < p; ++w) out.emplace_back(w, *s.next_for(w));
+  // p + 5 left: a busy worker queues a second chunk only while at least p are left (tail rule).
+  for (WorkerId w = 0; w < p; ++w) {
+    if (auto c = s.next_for(w)) out.emplace_back(w, *c);
   }
-  for (WorkerId w = 0; w < p; ++w) ASSERT_FALSE(s.has_free_slot(w));
-  EXPECT_EQ(s.in_flight_total(), 2 * static_cast<std::size_t>(p));
+  EXPECT_EQ(out.size(), static_cast<std::size_t>(p) + 6);
+  EXPECT_EQ(s.in_flight_total(), static_cast<std::size_t>(p) + 6);
+  EXPECT_FALSE(s.has_free_slot(5));
+  EXPECT_TRUE(s.has_free_slot(6));
   for (const auto& [w, c] : out) s.on_done(w, c);
-  for (WorkerId w = 0; w < p; ++w) ASSERT_EQ(s.stats(w).items, 2u);
+  for (WorkerId w = 0; w < p; ++w) ASSERT_EQ(s.stats(w).items, w < 6 ? 2u : 1u);
   EXPECT_TRUE(s.has_pending_work());
-  std::vector<Chunk> rest;
-  while (std::optional<Chunk> c = s.next_for(p - 1)) rest.push_back(*c);
-  EXPECT_EQ(rest.size(), 2u);  // window
-  for (const Chunk& c : rest) s.on_done(p - 1, c);
-  for (int i = 0; i < 3; ++i) s.on_done(0, *s.next_for(0));
+  // The p - 1 left go one each to idle workers.
+  for (WorkerId w = 0; w + 1 < p; ++w) s.on_done(w, *s.next_for(w));
+  EXPECT_FALSE(s.next_for(p - 1).has_value());
   EXPECT_TRUE(s.job_complete(job));
   EXPECT_TRUE(s.idle());
 }

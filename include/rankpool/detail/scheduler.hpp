@@ -10,7 +10,10 @@
 //   1. chunks put back by on_worker_lost (oldest job first, lowest chunk index first);
 //   2. otherwise the oldest job (smallest JobId) that has a chunk w may take: for a static_block
 //      job that is w's own block (or the leftover blocks of lost workers), for the other
-//      policies the job's next items.
+//      policies the job's next items. Tail rule: once the dynamic and guided maps have fewer
+//      chunks left to form than there are live workers, a worker with a chunk in flight gets
+//      none of them; they go to workers about to be idle (static blocks, imap streams and node
+//      leaders with a wider window are exempt).
 
 #include <algorithm>
 #include <cstddef>
@@ -160,9 +163,10 @@ class Scheduler {
     std::uint64_t n_items = 0;    // total items (stream: made available so far)
     std::uint64_t next_item = 0;  // dynamic/guided/stream: first item not yet in a chunk
     std::uint64_t next_index = 0;
-    std::uint64_t unissued = 0;   // items not in flight and not done (incl. requeued chunks)
-    std::uint64_t in_flight = 0;  // chunks
-    std::deque<Chunk> requeue;    // chunks taken back from lost workers, served first
+    std::uint64_t unissued = 0;      // items not in flight and not done (incl. requeued chunks)
+    std::uint64_t in_flight = 0;     // chunks
+    std::deque<Chunk> requeue;       // chunks taken back from lost workers, served first
+    std::uint64_t tail_counted = 0;  // this job's part of map_chunks_left_
     // static_block only: block w = [w*q + min(w, r), +q + (w < r)), w < num_blocks.
     std::uint64_t block_q = 0;
     std::uint64_t block_r = 0;
@@ -181,6 +185,8 @@ class Scheduler {
     bool alive = true;
   };
 
+  bool holds_back_tail(const Job& j, const Worker& wk) const;
+  void recount_tail(Job& j);
   void check_worker(WorkerId w, const char* what) const;
   Job* find_job(JobId id, const char* what);
   const Job* find_job(JobId id, const char* what) const;
@@ -197,7 +203,8 @@ class Scheduler {
   int live_workers_;
   JobId next_job_id_ = 1;
   std::size_t in_flight_total_ = 0;
-  std::size_t static_entries_ = 0;  // sum of workers_[w].static_jobs.size()
+  std::size_t static_entries_ = 0;     // sum of workers_[w].static_jobs.size()
+  std::uint64_t map_chunks_left_ = 0;  // chunks not yet formed of dynamic/guided maps (tail rule)
   std::vector<Worker> workers_;
   std::map<JobId, Job> jobs_;      // incomplete jobs only
   std::set<JobId> shared_ready_;   // jobs that can form a chunk for any live worker
