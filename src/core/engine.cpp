@@ -214,18 +214,33 @@ bool Engine::start_local() {
     return true;
   }
   auto work = job.local_work(*chunk);
-  if (!config_.master_thread || LocalRunner::on_compute_thread()) {
+  // Short chunks run inline: handing one to the compute thread and back costs two thread
+  // wake-ups (tens of microseconds here), more than a worker loses waiting for a short chunk.
+  // local_estimate_ jumps up to a long chunk's duration at once and decays over short ones.
+  const bool inline_run =
+      !config_.master_thread || LocalRunner::on_compute_thread() || local_estimate_ < kInlineBelow;
+  if (inline_run) {
+    const auto start = Clock::now();
     try {
       local_apply_ = work();
     } catch (...) {
       local_apply_ = local_error_apply(job, *chunk);
     }
+    note_local_duration(Clock::now() - start);
     finish_local();
     return true;
   }
   local_running_ = true;
-  runner_.start([this, work = std::move(work)] { local_apply_ = work(); });
+  runner_.start([this, work = std::move(work)] {
+    const auto start = Clock::now();
+    local_apply_ = work();
+    local_elapsed_ = Clock::now() - start;
+  });
   return true;
+}
+
+void Engine::note_local_duration(Clock::duration d) {
+  local_estimate_ = d > local_estimate_ ? d : local_estimate_ - (local_estimate_ - d) / 8;
 }
 
 JobBase::Apply Engine::local_error_apply(JobBase& job, const Chunk& c) {
@@ -243,6 +258,7 @@ void Engine::finish_local() {
   // On the main thread, once the local chunk is done (runner_ collected, or run inline).
   if (local_running_) {
     local_running_ = false;
+    note_local_duration(local_elapsed_);
     try {
       runner_.collect();
     } catch (...) {

@@ -113,12 +113,18 @@ TEST(MasterThread, MastersTasksRunOffTheMainThreadOnlyWhenEnabled) {
             return std::make_tuple(rankpool::current_process().rank, on_main_thread(x));
           },
           rankpool::range(0, 64), 1);
+      bool first_on_master = true;
       for (const auto& [rank, main] : res) {
         if (rank != 0) {
           EXPECT_TRUE(main) << "a worker ran a task off its main thread";
-        } else {
-          EXPECT_EQ(main, !enabled) << "master_thread=" << enabled;
+        } else if (!enabled) {
+          EXPECT_TRUE(main) << "master_thread=false ran a task off the main thread";
+        } else if (first_on_master) {
+          // The first chunk goes to the compute thread; once the master's chunks prove short
+          // (under 250 us) they run inline, so later ones may be on either thread.
+          EXPECT_FALSE(main) << "master_thread=true ran the master's first chunk inline";
         }
+        if (rank == 0) first_on_master = false;
       }
     });
   }

@@ -186,9 +186,15 @@ class Engine {
   std::unordered_map<JobId, std::shared_ptr<JobBase>> jobs_;
   std::uint64_t local_tasks_ = 0;
   LocalRunner runner_;
-  bool local_running_ = false;  // local_chunk_ is on the compute thread
-  Chunk local_chunk_;           // the master's chunk being run
-  JobBase::Apply local_apply_;  // what its work returned (written by the compute thread)
+  bool local_running_ = false;       // local_chunk_ is on the compute thread
+  Chunk local_chunk_;                // the master's chunk being run
+  JobBase::Apply local_apply_;       // what its work returned (written by the compute thread)
+  Clock::duration local_elapsed_{};  // how long it ran (written by the compute thread)
+  // Recent duration of the master's chunks; below kInlineBelow they run on the main thread.
+  // It starts high so a job's first chunk runs on the compute thread.
+  static constexpr Clock::duration kInlineBelow = std::chrono::microseconds(250);
+  Clock::duration local_estimate_ = std::chrono::seconds(1);
+  void note_local_duration(Clock::duration d);
   std::uint64_t maxtasksperchild_ = 0;
   ShippedCall initializer_;
   SyncService* service_ = nullptr;
