@@ -32,7 +32,8 @@ struct PoolOptions {
   /// The master's chunks run on a second thread of rank 0 while its main thread keeps handing
   /// out chunks and serving Lock/Queue requests, so workers never wait for a long task of the
   /// master. Tasks on rank 0 then run off the main thread; turn it off for tasks that need the
-  /// main thread (GUI toolkits, MPI calls under MPI_THREAD_FUNNELED).
+  /// main thread (GUI toolkits, MPI calls under MPI_THREAD_FUNNELED). Chunks shorter than
+  /// about 250 us, and every chunk under isolate or rerun_stragglers, run on the main thread.
   bool master_thread = true;
   /// Chunks in flight per worker, so a worker never waits on the master.
   int window = 2;

@@ -134,7 +134,7 @@ void Engine::send_init(const ShippedCall& initializer, std::uint64_t maxtasksper
                     std::make_shared<ShippedCall>(initializer));
   }
   if (config_.master_computes && !initializer_.empty()) {
-    run_on_master([this] { run_shipped_call(initializer_); });
+    run_shipped_call(initializer_);  // on the main thread: tasks on rank 0 run on either
   }
 }
 
@@ -217,8 +217,11 @@ bool Engine::start_local() {
   // Short chunks run inline: handing one to the compute thread and back costs two thread
   // wake-ups (tens of microseconds here), more than a worker loses waiting for a short chunk.
   // local_estimate_ jumps up to a long chunk's duration at once and decays over short ones.
-  const bool inline_run =
-      !config_.master_thread || LocalRunner::on_compute_thread() || local_estimate_ < kInlineBelow;
+  // With rerun_stragglers a worker may run a backup copy of the master's chunk; the winner's
+  // results are stored by the main thread, which must not race the compute thread writing the
+  // same slots: the master's chunks then run inline (finished before any backup is handed out).
+  const bool inline_run = !config_.master_thread || config_.rerun_stragglers ||
+                          LocalRunner::on_compute_thread() || local_estimate_ < kInlineBelow;
   if (inline_run) {
     const auto start = Clock::now();
     try {
@@ -275,30 +278,9 @@ void Engine::finish_local() {
   if (maxtasksperchild_ != 0 && ++local_tasks_ >= maxtasksperchild_) {
     local_tasks_ = 0;
     if (!initializer_.empty()) {
-      run_on_master([this] { run_shipped_call(initializer_); });
+      run_shipped_call(initializer_);
     }
   }
-}
-
-void Engine::run_on_master(LocalRunner::Work work) {
-  // The master's initializer runs where its tasks run (thread-local state it sets is seen).
-  if (!config_.master_thread || config_.isolate || LocalRunner::on_compute_thread() ||
-      runner_.busy()) {
-    work();
-    return;
-  }
-  std::exception_ptr error;
-  runner_.start([&error, work = std::move(work)] {
-    try {
-      work();
-    } catch (...) {
-      error = std::current_exception();
-    }
-  });
-  while (!runner_.wait_finished(std::chrono::microseconds(200))) poll();
-  runner_.serve_posted();
-  runner_.collect();
-  if (error) std::rethrow_exception(error);
 }
 
 void Engine::drain_local() {
@@ -477,7 +459,8 @@ bool Engine::wait_until(const std::function<bool()>& done,
   // While the compute thread runs the master's chunk, the main thread sleeps between polls on
   // the runner (woken at once when the chunk ends or its task needs the sync service), in
   // pauses that grow from 20 to 320 us while nothing happens: a worker hears back within a few
-  // hundred microseconds and the polling costs the computing cores only a few percent.
+  // hundred microseconds. (A cap of a quarter of the master's recent chunk duration, up to 2 ms,
+  // was tried: no change on the imbalanced or uniform workloads at 2 ranks.)
   Backoff backoff;
   std::chrono::microseconds nap(20);
   try {

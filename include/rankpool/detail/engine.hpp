@@ -167,7 +167,6 @@ class Engine {
   bool start_local();
   void finish_local();
   void drain_local();
-  void run_on_master(LocalRunner::Work work);
   JobBase::Apply local_error_apply(JobBase& job, const Chunk& c);
   void run_local_isolated(JobBase& job, const Chunk& chunk);
   void handle(int source, const Header& header, const char* data = nullptr);
@@ -191,9 +190,9 @@ class Engine {
   JobBase::Apply local_apply_;       // what its work returned (written by the compute thread)
   Clock::duration local_elapsed_{};  // how long it ran (written by the compute thread)
   // Recent duration of the master's chunks; below kInlineBelow they run on the main thread.
-  // It starts high so a job's first chunk runs on the compute thread.
+  // It starts at 1 ms, so the first chunks run on the compute thread.
   static constexpr Clock::duration kInlineBelow = std::chrono::microseconds(250);
-  Clock::duration local_estimate_ = std::chrono::seconds(1);
+  Clock::duration local_estimate_ = std::chrono::milliseconds(1);
   void note_local_duration(Clock::duration d);
   std::uint64_t maxtasksperchild_ = 0;
   ShippedCall initializer_;

@@ -481,8 +481,9 @@ class StreamJob : public StreamJobBase<item_result_t<F, range_value_t<Range>, St
     store(std::move(o));
   }
   JobBase::LocalWork local_work(const Chunk& c) override {
-    // The chunk's inputs move out here, on the main thread: the input map may change meanwhile.
-    auto items = std::make_shared<std::vector<T>>(std::move(inputs_.at(c.begin)));
+    // The chunk's inputs are copied here, on the main thread: the input map may change while
+    // the work runs, and the entry must stay for prepare() (a straggler's backup copy).
+    auto items = std::make_shared<std::vector<T>>(inputs_.at(c.begin));
     return [self = this->shared_from_this(), c, items]() -> JobBase::Apply {
       auto o = std::make_shared<Outcome>(Outcome{c.begin, std::vector<R>(c.count), std::nullopt});
       o->failure = self->run_items(
