@@ -233,7 +233,6 @@ bool Engine::start_local() {
     finish_local();
     return true;
   }
-  local_running_ = true;
   runner_.start([this, work = std::move(work)] {
     const auto start = Clock::now();
     local_apply_ = work();
@@ -259,8 +258,7 @@ JobBase::Apply Engine::local_error_apply(JobBase& job, const Chunk& c) {
 
 void Engine::finish_local() {
   // On the main thread, once the local chunk is done (runner_ collected, or run inline).
-  if (local_running_) {
-    local_running_ = false;
+  if (runner_.busy()) {
     note_local_duration(local_elapsed_);
     try {
       runner_.collect();
@@ -284,7 +282,7 @@ void Engine::finish_local() {
 }
 
 void Engine::drain_local() {
-  while (local_running_) {
+  while (runner_.busy()) {
     if (!poll()) runner_.wait_finished(std::chrono::microseconds(200));
   }
 }
@@ -446,7 +444,7 @@ bool Engine::poll() {
     did = true;
   }
   if (runner_.serve_posted()) did = true;
-  if (local_running_ && runner_.finished()) {
+  if (runner_.busy() && runner_.finished()) {
     finish_local();
     did = true;
   }
@@ -471,7 +469,7 @@ bool Engine::wait_until(const std::function<bool()>& done,
       if (did) {
         backoff.reset();
         nap = std::chrono::microseconds(20);
-      } else if (local_running_) {
+      } else if (runner_.busy()) {
         runner_.wait_finished(nap);
         nap = std::min(nap * 2, std::chrono::microseconds(320));
       } else {

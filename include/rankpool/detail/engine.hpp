@@ -185,8 +185,7 @@ class Engine {
   std::unordered_map<JobId, std::shared_ptr<JobBase>> jobs_;
   std::uint64_t local_tasks_ = 0;
   LocalRunner runner_;
-  bool local_running_ = false;       // local_chunk_ is on the compute thread
-  Chunk local_chunk_;                // the master's chunk being run
+  Chunk local_chunk_;                // the master's chunk (on the compute thread while busy)
   JobBase::Apply local_apply_;       // what its work returned (written by the compute thread)
   Clock::duration local_elapsed_{};  // how long it ran (written by the compute thread)
   // Recent duration of the master's chunks; below kInlineBelow they run on the main thread.
