@@ -233,17 +233,18 @@ void Hash64::mix(std::uint64_t word) {
 void Hash64::update(const void* data, std::size_t size) {
   const auto* p = static_cast<const unsigned char*>(data);
   length_ += size;
-  while (npending_ != 0 && size != 0) {
-    pending_[npending_++] = *p++;
-    --size;
-    if (npending_ == 8) {
-      std::uint64_t w;
-      std::memcpy(&w, pending_, 8);
-      mix(w);
-      npending_ = 0;
-    }
+  if (npending_ != 0) {  // top up the pending word first
+    const std::size_t take = std::min(size, sizeof pending_ - npending_);
+    std::memcpy(pending_ + npending_, p, take);
+    npending_ += take;
+    p += take;
+    size -= take;
+    if (npending_ != sizeof pending_) return;  // all of it went into the pending word
+    std::uint64_t w;
+    std::memcpy(&w, pending_, 8);
+    mix(w);
+    npending_ = 0;
   }
-  if (npending_ != 0) return;  // all of it went into the pending word
   for (; size >= 8; size -= 8, p += 8) {
     std::uint64_t w;
     std::memcpy(&w, p, 8);
