@@ -64,6 +64,11 @@ void Engine::set_hierarchy(const std::vector<SlotPlan>& slots) {
     leader_[s] = true;
     computing_ += fed - 1;
   }
+  // The master runs one chunk at a time (start_local): say so, so that the scheduler's count of
+  // the chunks workers may hold (guided sizes) is the real one.
+  if (config_.master_computes && !slot_rank_.empty() && slot_rank_[0] == transport_.rank()) {
+    scheduler_.set_window(0, 1);
+  }
 }
 
 Engine::~Engine() = default;

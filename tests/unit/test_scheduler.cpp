@@ -499,7 +499,8 @@ TEST(SchedulerStatic, EachWorkerGetsOnlyItsBlock) {
 TEST(SchedulerGuided, SizesNonIncreasingAndAtLeastChunksize) {
   for (const auto& [n, p, cs] : std::vector<std::tuple<u64, int, u64>>{
            {1000, 4, 5}, {1000, 4, 1}, {17, 3, 2}, {100, 1, 7}, {5000, 64, 3}}) {
-    Scheduler s = make(p, 2);
+    const int window = 2;
+    Scheduler s = make(p, window);
     const JobId job = s.add_job(n, cs, Policy::guided);
     RandomDriver d(s, 99 + n);
     d.run();
@@ -515,7 +516,8 @@ TEST(SchedulerGuided, SizesNonIncreasingAndAtLeastChunksize) {
       EXPECT_EQ(c.index, i);
       EXPECT_EQ(c.begin, next);  // items in order
       const u64 remaining = n - next;
-      EXPECT_EQ(c.count, std::min(remaining, std::max(cs, ceil_div(remaining, 2 * u64(p)))));
+      const u64 capacity = u64(p) * window;  // chunks the workers may hold at once
+      EXPECT_EQ(c.count, std::min(remaining, std::max(cs, ceil_div(remaining, 2 * capacity))));
       if (i + 1 < all.size()) {
         EXPECT_GE(c.count, cs);
         EXPECT_GE(c.count, all[i + 1].count) << "chunk " << i;
@@ -531,10 +533,29 @@ TEST(SchedulerGuided, SizesNonIncreasingAndAtLeastChunksize) {
 }
 
 TEST(SchedulerGuided, FirstChunkSize) {
-  Scheduler s = make(4);
+  Scheduler s = make(4, 1);
   const JobId job = s.add_job(1000, 5, Policy::guided);
-  EXPECT_EQ(*s.next_for(0), chunk(job, 0, 0, 125));    // ceil(1000 / 8)
+  EXPECT_EQ(*s.next_for(0), chunk(job, 0, 0, 125));    // ceil(1000 / (2 x 4 windows of 1))
   EXPECT_EQ(*s.next_for(1), chunk(job, 1, 125, 110));  // ceil(875 / 8)
+}
+
+TEST(SchedulerGuided, SizedByTheChunksLiveWorkersMayHold) {
+  // 4 workers with windows of 2: 8 chunks may be out at once, so the first is 1/16 of the job.
+  Scheduler s = make(4, 2);
+  const JobId job = s.add_job(1600, 1, Policy::guided);
+  EXPECT_EQ(*s.next_for(0), chunk(job, 0, 0, 100));  // ceil(1600 / 16)
+  // A leader's bigger window and a one-chunk master change the count: 1 + 5 + 2 + 2 = 10.
+  s.set_window(0, 1);
+  s.set_window(1, 5);
+  EXPECT_EQ(*s.next_for(1), chunk(job, 1, 100, 75));  // ceil(1500 / 20)
+  // A lost worker's window no longer counts (its chunk goes back first): 1 + 2 + 2 = 5.
+  const std::vector<Chunk> back = s.on_worker_lost(1);
+  ASSERT_EQ(back, std::vector<Chunk>{chunk(job, 1, 100, 75)});
+  EXPECT_EQ(*s.next_for(2), chunk(job, 1, 100, 75));   // the requeued chunk, unchanged
+  EXPECT_EQ(*s.next_for(2), chunk(job, 2, 175, 143));  // ceil(1425 / 10)
+  // Setting a lost worker's window must not count it again.
+  s.set_window(1, 7);
+  EXPECT_EQ(*s.next_for(3), chunk(job, 3, 318, 129));  // ceil(1282 / 10)
 }
 
 // --- coverage under random interleavings -------------------------------------------------------

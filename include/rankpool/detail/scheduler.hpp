@@ -88,8 +88,9 @@ class Scheduler {
   ///  - static_block: num_workers contiguous blocks as equal as possible (the first n % P blocks
   ///    one item larger); block w is cut into chunks of <= chunksize and only worker w gets them.
   ///    The untaken part of a lost worker's block is handed to any live worker instead.
-  ///  - guided: chunk size max(chunksize, ceil(remaining / (2 * num_workers))) (capped at
-  ///    remaining) when the chunk is formed; items in order.
+  ///  - guided: chunk size max(chunksize, ceil(remaining / (2 * C))) (capped at remaining) when
+  ///    the chunk is formed, C = the sum of the live workers' windows (the chunks they may hold
+  ///    at once); items in order.
   JobId add_job(std::uint64_t n_items, std::uint64_t chunksize, Policy policy);
 
   /// A streaming (imap) job of unknown length, always dynamic. extend_job(job, k) makes the next
@@ -201,6 +202,7 @@ class Scheduler {
   int window_;
   int max_window_;
   int live_workers_;
+  std::uint64_t live_capacity_ = 0;  // the sum of the live workers' windows
   JobId next_job_id_ = 1;
   std::size_t in_flight_total_ = 0;
   std::size_t static_entries_ = 0;     // sum of workers_[w].static_jobs.size()
