@@ -68,7 +68,8 @@ rank count P):
                     the smallest task duration from which efficiency stays >= 50% for every
                     larger swept duration, interpolated in log(duration) between the last
                     failing and the first passing point; empty if the largest point fails.
-Implementations: rankpool (pool.map, default chunksize ceil(n / 4P) or --chunksize),
+Implementations: rankpool (pool.map as a user calls it: the default schedule, guided chunks
+  shrinking to 1 input; with --chunksize N, dynamic chunks of N),
   rankpool-chunk1 (pool.map, chunksize 1), mpi-static (hand-written MPI_Scatterv / compute /
   MPI_Gatherv), mpi-dynamic (hand-written master/worker, --mw-chunk inputs per message, a window
   of 2 per worker, the master computes when no result waits; tiny: ceil(n / 4P) inputs). Every impl
@@ -637,7 +638,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--pi-tasks", c.pi_tasks, "pi: tasks")->check(CLI::PositiveNumber);
   app.add_option("--pi-samples", c.pi_samples, "pi: samples per task")->check(CLI::PositiveNumber);
-  app.add_option("--chunksize", c.chunksize, "impl rankpool: chunksize (default Python's)")
+  app.add_option("--chunksize", c.chunksize,
+                 "impl rankpool: chunksize (default none: the pool's default schedule)")
       ->check(CLI::PositiveNumber);
   app.add_option("--mw-chunk", c.mw_chunk,
                  "impl mpi-dynamic: inputs per message (default 1; tiny: ceil(n / 4P))")

@@ -19,10 +19,16 @@ namespace rankpool {
 struct PoolOptions {
   /// Ranks that run tasks (Python's processes). Default: every rank (the master computes too).
   std::optional<int> processes;
-  /// Default chunksize for map/starmap; default ceil(n / (4 x processes)), as Python.
+  /// Default chunksize for map/starmap (a map's own chunksize argument overrides it).
   std::optional<std::int64_t> chunksize;
-  /// "dynamic" (self-scheduling, default), "static" (block scatter), or "guided".
-  std::string schedule = "dynamic";
+  /// How a map's inputs are cut into chunks (README, "Scheduling"):
+  ///  - "auto" (default): with a chunksize (this one or the map's), "dynamic" with it; without,
+  ///    "guided" down to single inputs, which balances uneven task durations.
+  ///  - "dynamic": chunks of exactly chunksize to whichever worker is free; default chunksize
+  ///    ceil(n / (4 x processes)), as Python's Pool.
+  ///  - "static": one contiguous block per process, as MPI_Scatterv.
+  ///  - "guided": chunks that shrink as the inputs run out, never below chunksize (default 1).
+  std::string schedule = "auto";
   /// After this many tasks (chunks) a worker re-runs the initializer to start from fresh state;
   /// 0 = never. An MPI rank cannot be replaced like Python's child process, so this is what
   /// maxtasksperchild means here.
@@ -84,7 +90,7 @@ namespace detail {
 struct ResolvedOptions {
   int processes = 1;
   std::optional<std::uint64_t> chunksize;
-  Policy policy = Policy::dynamic;
+  std::optional<Policy> policy;  // none: schedule "auto" (Pool::plan_for)
   std::uint64_t maxtasksperchild = 0;
   bool master_computes = true;
   bool master_thread = true;

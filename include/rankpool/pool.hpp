@@ -167,7 +167,12 @@ class Pool {
 
  private:
   void require_running(const char* what) const;
-  std::uint64_t chunksize_for(std::uint64_t n, std::optional<std::int64_t> requested) const;
+  /// How a map of n inputs is cut: the chunksize and policy handed to the scheduler.
+  struct Plan {
+    std::uint64_t chunksize;
+    detail::Policy policy;
+  };
+  Plan plan_for(std::uint64_t n, std::optional<std::int64_t> requested) const;
 
   template <class R>
   std::shared_ptr<detail::AsyncState<R>> make_state(Callback<R> cb, ErrorCallback ecb) {
@@ -184,7 +189,8 @@ class Pool {
     auto job = std::make_shared<detail::MapJob<F, Source, Star, std::vector<R>>>(
         f, std::move(source), state, +[](std::vector<R>&& v) { return std::move(v); });
     std::uint64_t n = job->size();
-    engine_.submit(job, n, chunksize_for(n, chunksize), options_.policy);
+    const Plan plan = plan_for(n, chunksize);
+    engine_.submit(job, n, plan.chunksize, plan.policy);
     return AsyncResult<std::vector<R>>(state);
   }
 
@@ -218,7 +224,8 @@ class Pool {
       auto state = make_state<std::vector<Outcome<R>>>({}, {});
       auto job = std::make_shared<Job>(f, std::move(source), state, engine_, halt);
       std::uint64_t n = job->size();
-      engine_.submit(job, n, chunksize_for(n, chunksize), options_.policy);
+      const Plan plan = plan_for(n, chunksize);
+      engine_.submit(job, n, plan.chunksize, plan.policy);
       return AsyncResult<std::vector<Outcome<R>>>(state).take();
     };
     if constexpr (detail::is_random_access_range<const Range>::value) {

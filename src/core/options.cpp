@@ -60,11 +60,13 @@ const std::vector<Knob>& knobs() {
          o.processes = static_cast<int>(n);
        }},
       {"--rankpool-chunksize", "RANKPOOL_CHUNKSIZE",
-       "default chunksize for map (default: ceil(n / (4 x processes)))",
+       "default chunksize for map (default: none; see --rankpool-schedule)",
        [](PoolOptions& o, const std::string& v, const std::string& what) {
          o.chunksize = parse_integer(v, what);
        }},
-      {"--rankpool-schedule", "RANKPOOL_SCHEDULE", "dynamic, static or guided (default: dynamic)",
+      {"--rankpool-schedule", "RANKPOOL_SCHEDULE",
+       "auto, dynamic, static or guided (default: auto: guided chunks shrinking to 1 "
+       "input, or dynamic with the chunksize when one is given)",
        [](PoolOptions& o, const std::string& v, const std::string&) { o.schedule = v; }},
       {"--rankpool-maxtasksperchild", "RANKPOOL_MAXTASKSPERCHILD",
        "re-run the initializer after this many tasks per worker (default: 0, never)",
@@ -213,11 +215,14 @@ ResolvedOptions resolve_options(const PoolOptions& code, int ranks,
     if (values[i]) knobs()[i].apply(o, *values[i], std::string("option ") + knobs()[i].flag);
   }
 
-  try {
-    r.policy = parse_policy(o.schedule);
-  } catch (const ValueError& e) {
-    throw ValueError(std::string("rankpool: ") + e.what() +
-                     " (from --rankpool-schedule, RANKPOOL_SCHEDULE or PoolOptions::schedule)");
+  if (o.schedule != "auto") {
+    try {
+      r.policy = parse_policy(o.schedule);
+    } catch (const ValueError&) {
+      throw ValueError("rankpool: unknown schedule '" + o.schedule +
+                       "': use 'auto' (the default), 'dynamic', 'static' or 'guided' (from "
+                       "--rankpool-schedule, RANKPOOL_SCHEDULE or PoolOptions::schedule)");
+    }
   }
   r.maxtasksperchild = o.maxtasksperchild;
   r.window = o.window;

@@ -44,12 +44,21 @@ void Pool::require_running(const char* what) const {
   }
 }
 
-std::uint64_t Pool::chunksize_for(std::uint64_t n, std::optional<std::int64_t> requested) const {
-  if (requested) return detail::checked_chunksize(*requested);
-  if (options_.chunksize) return *options_.chunksize;
+Pool::Plan Pool::plan_for(std::uint64_t n, std::optional<std::int64_t> requested) const {
+  std::optional<std::uint64_t> chunksize = options_.chunksize;
+  if (requested) chunksize = detail::checked_chunksize(*requested);
+  if (!options_.policy) {
+    // schedule "auto": a chunksize the caller chose is kept exactly (Python's chunks); without
+    // one, guided chunks that shrink to single inputs at the end balance uneven tasks for a
+    // few dozen chunks per worker (README, "Scheduling").
+    if (chunksize) return {*chunksize, detail::Policy::dynamic};
+    return {1, detail::Policy::guided};
+  }
+  if (chunksize) return {*chunksize, *options_.policy};
+  if (*options_.policy == detail::Policy::guided) return {1, detail::Policy::guided};
   // Python's default: ceil(n / (4 x processes)).
   auto per = 4 * static_cast<std::uint64_t>(processes());
-  return std::max<std::uint64_t>(1, (n + per - 1) / per);
+  return {std::max<std::uint64_t>(1, (n + per - 1) / per), *options_.policy};
 }
 
 void Pool::close() {

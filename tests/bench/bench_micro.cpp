@@ -9,7 +9,7 @@
 //                                  reference for apply's round trip
 //   pool/apply                     pool.apply of a trivial function (one round trip to a worker)
 //   pool/apply_async_burst/N       N apply_async calls, then every get()
-//   pool/map/chunksize:C           map(x*x) over a fixed input; C = 0 is the default chunksize
+//   pool/map/chunksize:C           map(x*x) over a fixed input; C = 0 is map without a chunksize
 //   pool/imap/chunksize:C          imap(x*x) over a fixed input, consumed as it streams (items/s)
 //
 // MPI-aware main, and how "each iteration's time is the maximum over ranks" is obtained:
@@ -360,7 +360,7 @@ BENCHMARK(pool_map)
     ->Arg(1)
     ->Arg(16)
     ->Arg(256)
-    ->Arg(0)  // the default chunksize, ceil(n / (4 x processes)) as in Python
+    ->Arg(0)  // no chunksize: the default schedule (guided chunks shrinking to 1)
     ->UseManualTime();
 
 void pool_imap(benchmark::State& state) {

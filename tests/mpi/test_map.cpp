@@ -153,7 +153,7 @@ TEST(Map, Starmap) {
 }
 
 TEST(Map, EveryPolicy) {
-  for (const char* policy : {"dynamic", "static", "guided"}) {
+  for (const char* policy : {"auto", "dynamic", "static", "guided"}) {
     PoolOptions options;
     options.schedule = policy;
     with_pool(options, [policy](Pool& pool) {

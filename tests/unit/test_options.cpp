@@ -37,7 +37,7 @@ TEST(Options, Defaults) {
   EXPECT_EQ(r.processes, 4);
   EXPECT_TRUE(r.master_computes);
   EXPECT_FALSE(r.chunksize.has_value());
-  EXPECT_EQ(r.policy, Policy::dynamic);
+  EXPECT_FALSE(r.policy.has_value());  // schedule "auto": the pool picks per map
   EXPECT_EQ(r.maxtasksperchild, 0u);
   EXPECT_EQ(r.window, 2);
 }
@@ -66,6 +66,15 @@ TEST(Options, EnvironmentOverridesCodeAndCommandLineOverridesBoth) {
   EXPECT_EQ(c.maxtasksperchild, 5u);  // still from the environment
 }
 
+TEST(Options, AutoScheduleLeavesThePolicyToThePool) {
+  PoolOptions code;
+  code.schedule = "static";
+  FakeEnv env{{{"RANKPOOL_SCHEDULE", "auto"}}};
+  EXPECT_FALSE(resolve_options(code, 4, argv({}), env.lookup()).policy.has_value());
+  FakeEnv none;
+  EXPECT_EQ(resolve_options(code, 4, argv({}), none.lookup()).policy, Policy::static_block);
+}
+
 TEST(Options, MasterComputesFlag) {
   FakeEnv env{{{"RANKPOOL_MASTER_COMPUTES", "no"}}};
   auto r = resolve_options(PoolOptions{}, 4, argv({}), env.lookup());
@@ -90,7 +99,15 @@ TEST(Options, BadValuesAreValueErrors) {
   EXPECT_THROW(resolve_options(negative_chunks, 4, argv({}), none.lookup()), ValueError);
   PoolOptions bad_policy;
   bad_policy.schedule = "round-robin";
-  EXPECT_THROW(resolve_options(bad_policy, 4, argv({}), none.lookup()), ValueError);
+  try {
+    resolve_options(bad_policy, 4, argv({}), none.lookup());
+    ADD_FAILURE() << "no error for schedule round-robin";
+  } catch (const ValueError& e) {
+    const std::string msg = e.what();
+    for (const char* name : {"round-robin", "auto", "dynamic", "static", "guided"}) {
+      EXPECT_NE(msg.find(name), std::string::npos) << msg;
+    }
+  }
 
   FakeEnv not_a_number{{{"RANKPOOL_PROCESSES", "four"}}};
   try {
