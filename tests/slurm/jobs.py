@@ -101,6 +101,19 @@ def wait_until(j, pred, what, timeout):
     fail(f"job {j}: not {what} after {timeout} s (state {job_info(j).get('JobState')})")
 
 
+def wait_node_idle(timeout):
+    """Waits until every node is IDLE and none is still COMPLETING a job."""
+    deadline = time.monotonic() + timeout
+    states = []
+    while time.monotonic() < deadline:
+        p = subprocess.run(["scontrol", "-o", "show", "node"], capture_output=True, text=True)
+        states = re.findall(r"\bState=(\S+)", p.stdout)
+        if states and all(st.startswith("IDLE") and "COMPLETING" not in st for st in states):
+            return
+        time.sleep(0.5)
+    fail(f"the nodes are not idle after {timeout} s: {states}")
+
+
 def wait_done(j, timeout):
     info = wait_until(j, lambda i: i.get("JobState") in FINAL_STATES, "finished", timeout)
     log(f"job {j}: {info.get('JobState')}, exit code {info.get('ExitCode')}, "
@@ -217,7 +230,10 @@ def case_taskfarm_requeue():
                       "requeued", 120)
     done = len(evidence(ev))
     check(done < n, f"job {j}: all {n} tasks were done before the requeue")
-    # Slurm holds a requeued job back for about two minutes (its BeginTime): start it now.
+    # Slurm holds a requeued job back for about two minutes (its BeginTime): start it now, but
+    # only once the node has cleaned up after the first run. Released while the node was still
+    # COMPLETING, the second run once FAILED in 0 s without running anything.
+    wait_node_idle(60)
     subprocess.run(["scontrol", "update", f"JobId={j}", "StartTime=now"], check=True)
     log(f"job {j}: requeued after {done} of {n} tasks; released")
     info = wait_done(j, 150)
