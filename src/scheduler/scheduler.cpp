@@ -214,7 +214,7 @@ void Scheduler::update_shared(Job& j) {
   }
 }
 
-Chunk Scheduler::form_shared(Job& j) {
+Chunk Scheduler::form_shared(Job& j, bool queued) {
   Chunk c;
   c.job = j.id;
   c.index = j.next_index++;
@@ -230,8 +230,12 @@ Chunk Scheduler::form_shared(Job& j) {
     if (j.policy == Policy::guided) {
       // Twice the chunks the live workers may hold at once: a queued chunk is work already
       // committed to one worker, so sizing by workers alone (OpenMP's rule, no prefetch) left
-      // one worker 2.7% behind on the shared imbalanced file at 2 ranks (README).
-      const std::uint64_t div = 2 * std::max<std::uint64_t>(1, live_capacity_);
+      // one worker 2.7% behind on the shared imbalanced file at 2 ranks (README). A chunk that
+      // will wait behind another on a plain worker is half that again: where the cost per item
+      // varies along the input (Mandelbrot rows), a full-size queued chunk left the other rank
+      // idle for a quarter of the run.
+      std::uint64_t div = 2 * std::max<std::uint64_t>(1, live_capacity_);
+      if (queued) div *= 2;
       size = std::max(size, left / div + (left % div != 0 ? 1 : 0));
     }
     c.begin = j.next_item;
@@ -282,7 +286,8 @@ std::optional<Chunk> Scheduler::next_for(WorkerId w) {
     } else {
       j = &jobs_.at(shared);
       if (holds_back_tail(*j, wk)) return std::nullopt;
-      c = form_shared(*j);
+      // A node leader's slot (a wider window) runs its chunks side by side, not one after another.
+      c = form_shared(*j, !wk.in_flight.empty() && wk.window <= window_);
     }
   }
   j->unissued -= c.count;

@@ -62,6 +62,7 @@ struct RandomDriver {
   int min_live = 1;  // never lose the last `min_live` workers
   std::vector<std::pair<WorkerId, Chunk>> in_flight;
   std::vector<std::pair<WorkerId, Chunk>> issued;
+  std::vector<std::size_t> issued_behind;  // per issued chunk: what its worker held before it
   std::vector<Chunk> done;
   // Chunks returned by on_worker_lost and not yet re-issued, per job, in expected re-issue order.
   std::map<JobId, std::deque<Chunk>> requeued;
@@ -121,6 +122,7 @@ struct RandomDriver {
           }
           in_flight.emplace_back(w, *c);
           issued.emplace_back(w, *c);
+          issued_behind.push_back(before);
         } else {
           ASSERT_EQ(s.in_flight(w), before);
           // Refused although a slot is free: only possible when nothing is there for w.
@@ -505,22 +507,28 @@ TEST(SchedulerGuided, SizesNonIncreasingAndAtLeastChunksize) {
     RandomDriver d(s, 99 + n);
     d.run();
     ASSERT_FALSE(HasFatalFailure());
+    // No worker is lost, so chunks are issued in index order.
     std::vector<Chunk> all;
     for (const auto& ic : d.issued) all.push_back(ic.second);
-    std::sort(all.begin(), all.end(),
-              [](const Chunk& a, const Chunk& b) { return a.index < b.index; });
     u64 next = 0;
+    u64 last_idle = n, last_queued = n;  // the previous sizes for an idle / a busy worker
     for (std::size_t i = 0; i < all.size(); ++i) {
       const Chunk& c = all[i];
       EXPECT_EQ(c.job, job);
       EXPECT_EQ(c.index, i);
       EXPECT_EQ(c.begin, next);  // items in order
       const u64 remaining = n - next;
-      const u64 capacity = u64(p) * window;  // chunks the workers may hold at once
-      EXPECT_EQ(c.count, std::min(remaining, std::max(cs, ceil_div(remaining, 2 * capacity))));
+      // Twice the chunks the workers may hold at once; twice that again for a chunk that waits
+      // behind one its worker already holds.
+      const bool queued = d.issued_behind[i] > 0;
+      const u64 div = 2 * u64(p) * window * (queued ? 2 : 1);
+      EXPECT_EQ(c.count, std::min(remaining, std::max(cs, ceil_div(remaining, div))))
+          << "chunk " << i << (queued ? " (queued)" : "");
       if (i + 1 < all.size()) {
         EXPECT_GE(c.count, cs);
-        EXPECT_GE(c.count, all[i + 1].count) << "chunk " << i;
+        u64& last = queued ? last_queued : last_idle;
+        EXPECT_LE(c.count, last) << "chunk " << i;  // shrinking as the inputs run out
+        last = c.count;
       }
       next += c.count;
     }
@@ -551,11 +559,29 @@ TEST(SchedulerGuided, SizedByTheChunksLiveWorkersMayHold) {
   // A lost worker's window no longer counts (its chunk goes back first): 1 + 2 + 2 = 5.
   const std::vector<Chunk> back = s.on_worker_lost(1);
   ASSERT_EQ(back, std::vector<Chunk>{chunk(job, 1, 100, 75)});
-  EXPECT_EQ(*s.next_for(2), chunk(job, 1, 100, 75));   // the requeued chunk, unchanged
+  EXPECT_EQ(*s.next_for(3), chunk(job, 1, 100, 75));   // the requeued chunk, unchanged
   EXPECT_EQ(*s.next_for(2), chunk(job, 2, 175, 143));  // ceil(1425 / 10)
   // Setting a lost worker's window must not count it again.
   s.set_window(1, 7);
-  EXPECT_EQ(*s.next_for(3), chunk(job, 3, 318, 129));  // ceil(1282 / 10)
+  s.on_done(0, chunk(job, 0, 0, 100));
+  EXPECT_EQ(*s.next_for(0), chunk(job, 3, 318, 129));  // ceil(1282 / 10)
+}
+
+TEST(SchedulerGuided, AChunkThatWaitsBehindAnotherIsHalfSize) {
+  // Windows 2 + 4 (a node leader) + 2 = 8: guided chunks are 1/16 of what is left.
+  Scheduler s = make(3, 2);
+  s.set_window(1, 4);
+  const JobId job = s.add_job(1200, 1, Policy::guided);
+  EXPECT_EQ(*s.next_for(1), chunk(job, 0, 0, 75));    // 1200 / 16
+  EXPECT_EQ(*s.next_for(1), chunk(job, 1, 75, 71));   // ceil(1125 / 16): a leader runs its
+                                                      // chunks side by side: full size
+  EXPECT_EQ(*s.next_for(0), chunk(job, 2, 146, 66));  // ceil(1054 / 16): worker 0 is idle
+  EXPECT_EQ(*s.next_for(0), chunk(job, 3, 212, 31));  // ceil(988 / 32): it waits behind one
+  s.on_done(0, chunk(job, 2, 146, 66));
+  EXPECT_EQ(*s.next_for(0), chunk(job, 4, 243, 30));  // ceil(957 / 32): still behind one
+  s.on_done(0, chunk(job, 3, 212, 31));
+  s.on_done(0, chunk(job, 4, 243, 30));
+  EXPECT_EQ(*s.next_for(0), chunk(job, 5, 273, 58));  // ceil(927 / 16): idle again
 }
 
 // --- coverage under random interleavings -------------------------------------------------------

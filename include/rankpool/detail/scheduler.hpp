@@ -90,7 +90,9 @@ class Scheduler {
   ///    The untaken part of a lost worker's block is handed to any live worker instead.
   ///  - guided: chunk size max(chunksize, ceil(remaining / (2 * C))) (capped at remaining) when
   ///    the chunk is formed, C = the sum of the live workers' windows (the chunks they may hold
-  ///    at once); items in order.
+  ///    at once), and 4 * C for a worker that already holds a chunk (the new one waits behind
+  ///    it; node leaders, with a window wider than the configured one, are exempt); items in
+  ///    order.
   JobId add_job(std::uint64_t n_items, std::uint64_t chunksize, Policy policy);
 
   /// A streaming (imap) job of unknown length, always dynamic. extend_job(job, k) makes the next
@@ -193,7 +195,7 @@ class Scheduler {
   const Job* find_job(JobId id, const char* what) const;
   static bool can_form_shared(const Job& j);
   void update_shared(Job& j);
-  Chunk form_shared(Job& j);
+  Chunk form_shared(Job& j, bool queued);  // queued: it will wait behind another chunk
   Chunk form_own_block(Job& j, WorkerId w);
   static bool is_complete(const Job& j);
   void forget_if_complete(JobId id);
