@@ -53,9 +53,7 @@ cmake -S "$source_dir" -B "$tree" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE
 targets=(rankpool_unit_tests rankpool_mpi_tests rankpool_taskfarm_tests
          rankpool-run rankpool_resume_unit_tests rankpool_resume_mpi_tests rankpool_resume_kill_app
          rankpool_fault_app rankpool-bad-input-probe rankpool-example-square rankpool-example-cube)
-tests='^(unit|mpi\.[124]ranks|mpi\.hierarchy\.4ranks|fault\.worker_death|'
-tests+='taskfarm\.(unit|resume_kill9|sigterm_drain|signal_reaches_tasks|retries_timeouts|halt|'
-tests+='bad_input|lost_rank|launcher_kill)|resume\..*|bad_input)$'
+tests='^(unit|mpi\.[124]ranks|mpi\.hierarchy\.4ranks|fault\.worker_death|taskfarm\..*|resume\..*|bad_input)$'
 echo "== sanitize: build ${#targets[@]} targets ($jobs jobs)"
 start=$SECONDS
 cmake --build "$tree" -j "$jobs" --target "${targets[@]}" >"$tree.build.log" 2>&1 || { tail -100 "$tree.build.log"; exit 1; }
@@ -80,7 +78,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 echo "== sanitize: ctest in $tree"
 start=$SECONDS
 status=0
-ctest --test-dir "$tree" --output-on-failure -R "$tests" "$@" || status=$?
+ctest --test-dir "$tree" --output-on-failure -R "$tests" -E '^taskfarm\.many$' "$@" || status=$?
 echo "== sanitize: tests ran in $((SECONDS - start)) s, ctest exit status $status"
 # A report that did not fail its test (a process whose status nobody checks) still fails this one.
 if grep -rlE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: " "$tree/Testing/Temporary/LastTest.log" >/dev/null 2>&1; then
