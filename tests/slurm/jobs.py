@@ -232,8 +232,13 @@ def case_taskfarm_requeue():
     check(done < n, f"job {j}: all {n} tasks were done before the requeue")
     # Slurm holds a requeued job back for about two minutes (its BeginTime): start it now, but
     # only once the node has cleaned up after the first run. Released while the node was still
-    # COMPLETING, the second run once FAILED in 0 s without running anything.
+    # COMPLETING, the second run once FAILED in 0 s without running anything. Idle is not enough
+    # either: slurmd revokes the first run's credential when it ends and rejects any credential
+    # of that job id made in the same second or before (slurm_cred.c compares time_t seconds:
+    # ctime <= revoked). Released within that second, the requeued run FAILED with "Job
+    # credential revoked" (CI, 2026-12-07): wait for the clock to pass it.
     wait_node_idle(60)
+    time.sleep(2)
     subprocess.run(["scontrol", "update", f"JobId={j}", "StartTime=now"], check=True)
     log(f"job {j}: requeued after {done} of {n} tasks; released")
     info = wait_done(j, 150)
